@@ -1,0 +1,108 @@
+//! The eframe app, the same on the desktop and in the browser.
+//!
+//! This first version loads the backbone (the embedded default unless another is given) off the
+//! UI thread and shows what it loaded; the clip, the per-block AM-flow maps, block ranking and
+//! predictions build on it.
+
+use std::sync::mpsc::{Receiver, channel};
+
+use crate::backend::BackendKind;
+use crate::model::{BackboneError, Dinov2};
+
+/// What the app was asked to open.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// A Hugging Face model folder; `None` is the embedded default.
+    pub backbone_dir: Option<std::path::PathBuf>,
+    /// Where the model runs.
+    pub backend: BackendKind,
+}
+
+/// A loaded backbone, summarised for display.
+struct Loaded {
+    name: String,
+    model: Dinov2,
+    seconds: f64,
+}
+
+enum State {
+    Loading(Receiver<Result<Loaded, BackboneError>>),
+    Ready(Loaded),
+    Failed(String),
+}
+
+/// The amflow app.
+pub struct AmflowApp {
+    launch: Launch,
+    state: State,
+}
+
+fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
+    let start = web_time::Instant::now();
+    let device = launch.backend.device();
+    let (name, model) = match &launch.backbone_dir {
+        None => (crate::embedded::NAME.to_string(), crate::embedded::backbone(&device)?),
+        Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
+    };
+    Ok(Loaded { name, model, seconds: start.elapsed().as_secs_f64() })
+}
+
+impl AmflowApp {
+    /// Starts loading the backbone in the background.
+    pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> Self {
+        let (tx, rx) = channel();
+        let ctx = cc.egui_ctx.clone();
+        let job = launch.clone();
+        let work = move || {
+            // The receiver only disappears when the app closes; nothing is lost then.
+            let _ = tx.send(load(&job));
+            ctx.request_repaint();
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        std::thread::spawn(work);
+        #[cfg(target_arch = "wasm32")]
+        wasm_bindgen_futures::spawn_local(async move { work() });
+        Self { launch, state: State::Loading(rx) }
+    }
+}
+
+impl eframe::App for AmflowApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        if let State::Loading(rx) = &self.state
+            && let Ok(result) = rx.try_recv()
+        {
+            self.state = match result {
+                Ok(loaded) => State::Ready(loaded),
+                Err(e) => State::Failed(e.to_string()),
+            };
+        }
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.heading("amflow — AM flow in image transformers");
+            ui.label(format!("backend: {}", self.launch.backend));
+            match &self.state {
+                State::Loading(_) => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("loading the backbone…");
+                    });
+                }
+                State::Failed(message) => {
+                    ui.colored_label(egui::Color32::RED, message);
+                }
+                State::Ready(loaded) => {
+                    let c = loaded.model.config();
+                    ui.label(format!("backbone: {}", loaded.name));
+                    ui.label(format!(
+                        "{} blocks, width {}, {} heads, patch {}, {:.1} M parameters (frozen)",
+                        c.num_hidden_layers,
+                        c.hidden_size,
+                        c.num_attention_heads,
+                        c.patch_size,
+                        c.num_params() as f64 / 1e6
+                    ));
+                    ui.label(format!("loaded in {:.2} s", loaded.seconds));
+                }
+            }
+        });
+    }
+}

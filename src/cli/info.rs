@@ -1,0 +1,90 @@
+//! `amflow info`: load a backbone, print what it is, and time one forward pass.
+
+use std::path::PathBuf;
+
+use burn::tensor::Tensor;
+
+use crate::backend::BackendKind;
+use crate::model::{BackboneError, Capture, Dinov2, InputError};
+
+/// Arguments of `amflow info`.
+#[derive(Debug, clap::Args)]
+pub struct InfoArgs {
+    /// Input side in pixels for the timed forward pass (a multiple of the patch size).
+    #[arg(long, default_value_t = 224)]
+    pub size: usize,
+    /// Images in the batch.
+    #[arg(long, default_value_t = 2)]
+    pub batch: usize,
+}
+
+/// What `amflow info` can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum InfoError {
+    /// The backbone did not load.
+    #[error(transparent)]
+    Backbone(#[from] BackboneError),
+    /// The requested input does not fit it.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The device could not return the result.
+    #[error("reading the result back from the device failed: {0}")]
+    Readback(String),
+}
+
+/// Runs `amflow info`.
+pub fn run(
+    args: &InfoArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+) -> Result<(), InfoError> {
+    let device = backend.device();
+    let start = web_time::Instant::now();
+    let (name, model) = match backbone {
+        None => (crate::embedded::NAME.to_string(), crate::embedded::backbone(&device)?),
+        Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
+    };
+    let c = model.config();
+    println!("backbone   {name}");
+    println!(
+        "size       {} blocks, width {}, {} heads of {}, MLP {}, patch {}, {} registers",
+        c.num_hidden_layers,
+        c.hidden_size,
+        c.num_attention_heads,
+        c.head_dim(),
+        c.mlp_hidden(),
+        c.patch_size,
+        c.num_register_tokens
+    );
+    println!("parameters {} (frozen)", c.num_params());
+    println!("backend    {backend}");
+    println!("loaded in  {:.2} s", start.elapsed().as_secs_f64());
+
+    let pixels = Tensor::<4>::zeros([args.batch, c.num_channels, args.size, args.size], &device);
+    model.check_input(pixels.dims())?;
+    let grid = args.size / c.patch_size;
+    for run in ["first", "second"] {
+        let start = web_time::Instant::now();
+        let out = model.forward_with(pixels.clone(), Capture::logits())?;
+        let sum: f32 = out
+            .pooler
+            .sum()
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| InfoError::Readback(format!("{e:?}")))?
+            .first()
+            .copied()
+            .unwrap_or(f32::NAN);
+        println!(
+            "forward    {} × {}×{} ({}×{} patches, {} tokens): {:.3} s ({run} run; pooler sum {sum:.4})",
+            args.batch,
+            args.size,
+            args.size,
+            grid,
+            grid,
+            c.tokens(grid * grid),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}

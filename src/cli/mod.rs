@@ -1,0 +1,32 @@
+//! The command line: `amflow` with no subcommand opens the app.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::backend::BackendKind;
+
+pub mod info;
+
+/// AM flow: motion read out of the attention maps of a frozen DINOv2.
+#[derive(Debug, Parser)]
+#[command(name = "amflow", version, about)]
+pub struct Cli {
+    /// What to do; without one, the app opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A Hugging Face DINOv2 folder (config.json + model.safetensors) for the app; the embedded
+    /// dinov2-small by default.
+    #[arg(long, global = true)]
+    pub backbone: Option<PathBuf>,
+    /// Where the model runs: cpu or wgpu.
+    #[arg(long, global = true, default_value = "cpu")]
+    pub backend: BackendKind,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a backbone, describe it, and time a forward pass.
+    Info(info::InfoArgs),
+}

@@ -1,0 +1,11 @@
+//! amflow: motion read out of the attention maps of a frozen image transformer ("AM flow",
+//! Agrawal et al.), as a visualiser and toolkit.
+//!
+//! Data flows one way: clip → frames → backbone → AM flow → maps / classifier → UI.
+
+pub mod backend;
+pub mod embedded;
+pub mod model;
+pub mod app;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;

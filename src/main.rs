@@ -1,0 +1,78 @@
+//! The two mains: native (the command line, or the app when no subcommand is given) and web
+//! (the app on the page's canvas).
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use amflow::cli::{Cli, Command};
+    use clap::Parser;
+
+    let cli = Cli::parse();
+    let result: Result<(), Box<dyn std::error::Error>> = match &cli.command {
+        Some(Command::Info(args)) => {
+            amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
+        }
+        None => {
+            let launch = amflow::app::Launch { backbone_dir: cli.backbone.clone(), backend: cli.backend };
+            let options = eframe::NativeOptions {
+                viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
+                ..Default::default()
+            };
+            eframe::run_native(
+                "amflow",
+                options,
+                Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch)))),
+            )
+            .map_err(|e| e.to_string().into())
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {
+    use wasm_bindgen::JsCast;
+
+    /// Shows a start-up failure on the page instead of panicking.
+    fn fail(message: &str) {
+        web_sys::console::error_1(&message.into());
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            if let Some(body) = document.body() {
+                body.set_inner_text(&format!("amflow could not start: {message}"));
+                let _ = body.dataset().set("amflow", "error");
+            }
+        }
+    }
+
+    wasm_bindgen_futures::spawn_local(async {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return fail("no document");
+        };
+        let Some(canvas) = document
+            .get_element_by_id("amflow_canvas")
+            .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+        else {
+            return fail("the page has no <canvas id=\"amflow_canvas\">");
+        };
+        let result = eframe::WebRunner::new()
+            .start(
+                canvas,
+                eframe::WebOptions::default(),
+                Box::new(|cc| {
+                    Ok(Box::new(amflow::app::AmflowApp::new(cc, amflow::app::Launch::default())))
+                }),
+            )
+            .await;
+        if let Some(loading) = document.get_element_by_id("loading_text") {
+            loading.remove();
+        }
+        if let Err(e) = result {
+            fail(&format!("{e:?}"));
+        }
+    });
+}

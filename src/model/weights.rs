@@ -1,0 +1,222 @@
+//! Hugging Face `model.safetensors` → our DINOv2 modules.
+//!
+//! The checkpoint's own names are the source of truth. The table, with `{i}` a 0-based block:
+//!
+//! | Hugging Face name                                        | ours                              |
+//! | -------------------------------------------------------- | --------------------------------- |
+//! | `embeddings.cls_token` `[1, 1, D]`                       | `embeddings.cls`                  |
+//! | `embeddings.register_tokens` `[1, R, D]` (registers only)| `embeddings.registers`            |
+//! | `embeddings.position_embeddings` `[1, 1 + G², D]`        | `embeddings.position`             |
+//! | `embeddings.patch_embeddings.projection.weight` `[D, C, p, p]` | `embeddings.patch.proj` (as `[C·p·p, D]`) |
+//! | `embeddings.patch_embeddings.projection.bias` `[D]`      | `embeddings.patch.proj.bias`      |
+//! | `encoder.layer.{i}.norm1.{weight,bias}` `[D]`            | `blocks[i].norm1.{gamma,beta}`    |
+//! | `encoder.layer.{i}.attention.attention.{query,key,value}.{weight,bias}` | `blocks[i].attn.{query,key,value}` |
+//! | `encoder.layer.{i}.attention.output.dense.{weight,bias}` | `blocks[i].attn.out`              |
+//! | `encoder.layer.{i}.layer_scale1.lambda1` `[D]`           | `blocks[i].ls1`                   |
+//! | `encoder.layer.{i}.norm2.{weight,bias}`                  | `blocks[i].norm2`                 |
+//! | `encoder.layer.{i}.mlp.fc1.{weight,bias}` `[M, D]`       | `blocks[i].ffn` (`Mlp::fc1`)      |
+//! | `encoder.layer.{i}.mlp.fc2.{weight,bias}` `[D, M]`       | `blocks[i].ffn` (`Mlp::fc2`)      |
+//! | `encoder.layer.{i}.mlp.weights_in.{weight,bias}` `[2M, D]` (SwiGLU) | `blocks[i].ffn` (`SwiGlu::w_in`) |
+//! | `encoder.layer.{i}.mlp.weights_out.{weight,bias}` `[D, M]` (SwiGLU) | `blocks[i].ffn` (`SwiGlu::w_out`) |
+//! | `encoder.layer.{i}.layer_scale2.lambda1` `[D]`           | `blocks[i].ls2`                   |
+//! | `layernorm.{weight,bias}` `[D]`                          | `layernorm`                       |
+//!
+//! PyTorch's `nn.Linear` stores `[out, in]`; burn's `Linear` multiplies by `[in, out]`, so linear
+//! weights are transposed on load. `embeddings.mask_token` is not used. Checkpoints saved from a
+//! task model (`Dinov2ForImageClassification`) prefix every name with `dinov2.`; the prefix is
+//! recognised. F16 and BF16 tensors are widened to f32.
+//!
+//! Every tensor's shape is checked against the one `config.json` implies before anything is
+//! built, so a wrong file is an error naming the tensor, never a panic inside a layer.
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::tensor::{Device, Tensor, TensorData};
+use safetensors::{Dtype, SafeTensors};
+
+use super::config::{Activation, Dinov2Config};
+use super::dinov2::{Attention, Block, Dinov2, Embeddings, Ffn, Mlp, PatchEmbed, SwiGlu};
+use super::error::WeightsProblem;
+
+/// The tensors of one safetensors file, read through Hugging Face names.
+pub struct Checkpoint<'a> {
+    tensors: SafeTensors<'a>,
+    prefix: &'static str,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// Parses and validates the container (header, offsets within the buffer).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, WeightsProblem> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(WeightsProblem::Container)?;
+        let prefixed = tensors.names().iter().any(|n| n.starts_with("dinov2.embeddings."));
+        let prefix = if prefixed { "dinov2." } else { "" };
+        Ok(Self { tensors, prefix })
+    }
+
+    /// The tensor `name` widened to f32, after checking that its shape is `expected`.
+    pub fn read(&self, name: &str, expected: &[usize]) -> Result<Vec<f32>, WeightsProblem> {
+        let full = format!("{}{name}", self.prefix);
+        let view = self
+            .tensors
+            .tensor(&full)
+            .map_err(|_| WeightsProblem::Missing(full.clone()))?;
+        if view.shape() != expected {
+            return Err(WeightsProblem::Shape {
+                name: full,
+                found: view.shape().to_vec(),
+                expected: expected.to_vec(),
+            });
+        }
+        let bytes = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => {
+                return Err(WeightsProblem::Dtype { name: full, dtype: format!("{other:?}") });
+            }
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(WeightsProblem::NotFinite(full));
+        }
+        Ok(values)
+    }
+
+    /// A tensor of rank `D` on `device`.
+    fn tensor<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+        device: &Device,
+    ) -> Result<Tensor<D>, WeightsProblem> {
+        let values = self.read(name, &shape)?;
+        Ok(Tensor::from_data(TensorData::new(values, shape), device))
+    }
+
+    fn param<const D: usize>(
+        &self,
+        name: &str,
+        shape: [usize; D],
+        device: &Device,
+    ) -> Result<Param<Tensor<D>>, WeightsProblem> {
+        Ok(Param::from_tensor(self.tensor(name, shape, device)?))
+    }
+
+    /// A PyTorch `nn.Linear` (`{name}.weight` `[out, in]`, `{name}.bias` `[out]`) as a burn
+    /// `Linear` (`[in, out]`).
+    fn linear(
+        &self,
+        name: &str,
+        d_in: usize,
+        d_out: usize,
+        bias: bool,
+        device: &Device,
+    ) -> Result<Linear, WeightsProblem> {
+        let weight = self.tensor(&format!("{name}.weight"), [d_out, d_in], device)?;
+        let bias = if bias {
+            Some(self.param(&format!("{name}.bias"), [d_out], device)?)
+        } else {
+            None
+        };
+        Ok(Linear { weight: Param::from_tensor(weight.transpose()), bias })
+    }
+
+    fn layer_norm(
+        &self,
+        name: &str,
+        d: usize,
+        eps: f64,
+        device: &Device,
+    ) -> Result<LayerNorm, WeightsProblem> {
+        let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(device);
+        norm.gamma = self.param(&format!("{name}.weight"), [d], device)?;
+        norm.beta = Some(self.param(&format!("{name}.bias"), [d], device)?);
+        Ok(norm)
+    }
+}
+
+/// Builds the backbone from a checkpoint, checking every tensor against `config` (already
+/// validated, which resolved its `activation`).
+pub fn load_dinov2(
+    config: &Dinov2Config,
+    activation: Activation,
+    ckpt: &Checkpoint<'_>,
+    device: &Device,
+) -> Result<Dinov2, WeightsProblem> {
+    let d = config.hidden_size;
+    let c = config.num_channels;
+    let p = config.patch_size;
+    let g = config.pretrained_grid();
+    let eps = config.layer_norm_eps;
+
+    let proj_weight = ckpt.tensor(
+        "embeddings.patch_embeddings.projection.weight",
+        [d, c, p, p],
+        device,
+    )?;
+    let patch = PatchEmbed {
+        // [D, C, p, p] → [D, C·p·p] → [C·p·p, D]: a patch flattened channel-major, then row,
+        // then column, times this matrix is the stride-p convolution.
+        proj: Linear {
+            weight: Param::from_tensor(proj_weight.reshape([d, c * p * p]).transpose()),
+            bias: Some(ckpt.param("embeddings.patch_embeddings.projection.bias", [d], device)?),
+        },
+        patch_size: p,
+        channels: c,
+    };
+    let registers = match config.num_register_tokens {
+        0 => None,
+        r => Some(ckpt.param("embeddings.register_tokens", [1, r, d], device)?),
+    };
+    let embeddings = Embeddings {
+        cls: ckpt.param("embeddings.cls_token", [1, 1, d], device)?,
+        registers,
+        position: ckpt.param("embeddings.position_embeddings", [1, 1 + g * g, d], device)?,
+        patch,
+        grid: g,
+    };
+
+    let m = config.mlp_hidden();
+    let mut blocks = Vec::with_capacity(config.num_hidden_layers);
+    for i in 0..config.num_hidden_layers {
+        let name = |s: &str| format!("encoder.layer.{i}.{s}");
+        let attn = Attention {
+            query: ckpt.linear(&name("attention.attention.query"), d, d, config.qkv_bias, device)?,
+            key: ckpt.linear(&name("attention.attention.key"), d, d, config.qkv_bias, device)?,
+            value: ckpt.linear(&name("attention.attention.value"), d, d, config.qkv_bias, device)?,
+            out: ckpt.linear(&name("attention.output.dense"), d, d, true, device)?,
+            heads: config.num_attention_heads,
+        };
+        let ffn = if config.use_swiglu_ffn {
+            Ffn::SwiGlu(SwiGlu {
+                w_in: ckpt.linear(&name("mlp.weights_in"), d, 2 * m, true, device)?,
+                w_out: ckpt.linear(&name("mlp.weights_out"), m, d, true, device)?,
+            })
+        } else {
+            Ffn::Mlp(Mlp {
+                fc1: ckpt.linear(&name("mlp.fc1"), d, m, true, device)?,
+                fc2: ckpt.linear(&name("mlp.fc2"), m, d, true, device)?,
+                activation,
+            })
+        };
+        blocks.push(Block {
+            norm1: ckpt.layer_norm(&name("norm1"), d, eps, device)?,
+            attn,
+            ls1: ckpt.param(&name("layer_scale1.lambda1"), [d], device)?,
+            norm2: ckpt.layer_norm(&name("norm2"), d, eps, device)?,
+            ffn,
+            ls2: ckpt.param(&name("layer_scale2.lambda1"), [d], device)?,
+        });
+    }
+    let layernorm = ckpt.layer_norm("layernorm", d, eps, device)?;
+    Ok(Dinov2::from_parts(config.clone(), embeddings, blocks, layernorm))
+}

@@ -1,0 +1,71 @@
+//! Helpers shared by the integration tests: the shared reference material, `.npz` arrays, and
+//! comparisons.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::NpzReader;
+
+/// `../shared` beside the repository: models, clips and references.
+pub fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("shared")
+}
+
+/// The tiny random DINOv2 with exact Hugging Face outputs.
+pub fn tiny_dir() -> PathBuf {
+    shared().join("models").join("tiny-dinov2")
+}
+
+/// The real DINOv2 ViT-S/14 (float32) with a two-frame reference.
+pub fn small_dir() -> PathBuf {
+    shared().join("models").join("dinov2-small")
+}
+
+/// An `.npz` file of float32 arrays.
+pub struct Npz(NpzReader<File>);
+
+impl Npz {
+    pub fn open(path: PathBuf) -> Self {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Self(NpzReader::new(file).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    }
+
+    /// The array `name` as (values in row-major order, shape).
+    pub fn array(&mut self, name: &str) -> (Vec<f32>, Vec<usize>) {
+        let a: ArrayD<f32> = self.0.by_name::<_, IxDyn>(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let shape = a.shape().to_vec();
+        (a.as_standard_layout().iter().copied().collect(), shape)
+    }
+
+    /// The array `name` as a rank-`D` tensor on `device`.
+    pub fn tensor<const D: usize>(&mut self, name: &str, device: &Device) -> Tensor<D> {
+        let (values, shape) = self.array(name);
+        assert_eq!(shape.len(), D, "{name} has rank {}", shape.len());
+        Tensor::from_data(TensorData::new(values, shape), device)
+    }
+}
+
+/// Values and shape of a tensor.
+pub fn values<const D: usize>(t: Tensor<D>) -> (Vec<f32>, Vec<usize>) {
+    let shape = t.dims().to_vec();
+    let data = t.into_data();
+    (data.try_to_vec::<f32>().expect("f32 tensor"), shape)
+}
+
+/// Largest absolute difference between a tensor and a reference array of the same shape.
+pub fn max_abs_diff<const D: usize>(t: Tensor<D>, reference: &(Vec<f32>, Vec<usize>)) -> f32 {
+    let (got, shape) = values(t);
+    assert_eq!(shape, reference.1, "shape");
+    got.iter()
+        .zip(&reference.0)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+/// The wgpu device the GPU tests run on. In CI that is lavapipe, Mesa's software Vulkan.
+pub fn wgpu_device() -> Device {
+    amflow::backend::BackendKind::Wgpu.device()
+}
