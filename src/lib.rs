@@ -3,9 +3,9 @@
 //!
 //! Data flows one way: clip → frames → backbone → AM flow → maps / classifier → UI.
 
-pub mod backend;
-pub mod embedded;
-pub mod model;
 pub mod app;
+pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod embedded;
+pub mod model;

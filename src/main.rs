@@ -12,7 +12,10 @@ fn main() -> std::process::ExitCode {
             amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
         }
         None => {
-            let launch = amflow::app::Launch { backbone_dir: cli.backbone.clone(), backend: cli.backend };
+            let launch = amflow::app::Launch {
+                backbone_dir: cli.backbone.clone(),
+                backend: cli.backend,
+            };
             let options = eframe::NativeOptions {
                 viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
                 ..Default::default()
@@ -64,7 +67,10 @@ fn main() {
                 canvas,
                 eframe::WebOptions::default(),
                 Box::new(|cc| {
-                    Ok(Box::new(amflow::app::AmflowApp::new(cc, amflow::app::Launch::default())))
+                    Ok(Box::new(amflow::app::AmflowApp::new(
+                        cc,
+                        amflow::app::Launch::default(),
+                    )))
                 }),
             )
             .await;

@@ -37,7 +37,9 @@ fn load(dir: &Path) -> BackboneError {
 }
 
 /// The tiny checkpoint with `edit` applied to its tensors (name → (dtype, shape, bytes)).
-fn edited_weights(edit: impl FnOnce(&mut HashMap<String, (Dtype, Vec<usize>, Vec<u8>)>)) -> Vec<u8> {
+fn edited_weights(
+    edit: impl FnOnce(&mut HashMap<String, (Dtype, Vec<usize>, Vec<u8>)>),
+) -> Vec<u8> {
     let bytes = tiny_weights();
     let st = SafeTensors::deserialize(&bytes).expect("tiny weights parse");
     let mut tensors: HashMap<String, (Dtype, Vec<usize>, Vec<u8>)> = st
@@ -49,7 +51,10 @@ fn edited_weights(edit: impl FnOnce(&mut HashMap<String, (Dtype, Vec<usize>, Vec
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(name, (dtype, shape, data))| {
-            (name.clone(), TensorView::new(*dtype, shape.clone(), data).expect("consistent view"))
+            (
+                name.clone(),
+                TensorView::new(*dtype, shape.clone(), data).expect("consistent view"),
+            )
         })
         .collect();
     safetensors::serialize(views, None).expect("serialize")
@@ -89,7 +94,10 @@ fn truncated_weights() {
     for len in [0, 4, 8, 100, bytes.len() / 2, bytes.len() - 1] {
         let dir = folder(&tiny_config(), &bytes[..len]);
         let err = load(dir.path());
-        assert!(matches!(err, BackboneError::Weights { .. }), "{len} bytes: {err}");
+        assert!(
+            matches!(err, BackboneError::Weights { .. }),
+            "{len} bytes: {err}"
+        );
         assert_message(&err, "model.safetensors", &["not a valid safetensors file"]);
     }
 }
@@ -107,7 +115,11 @@ fn random_bytes() {
         })
         .collect();
     let dir = folder(&tiny_config(), &garbage);
-    assert_message(&load(dir.path()), "model.safetensors", &["not a valid safetensors file"]);
+    assert_message(
+        &load(dir.path()),
+        "model.safetensors",
+        &["not a valid safetensors file"],
+    );
 }
 
 #[test]
@@ -116,17 +128,26 @@ fn header_claims_gigabytes() {
     let mut bytes = (1u64 << 60).to_le_bytes().to_vec();
     bytes.extend_from_slice(b"{}      ");
     let dir = folder(&tiny_config(), &bytes);
-    assert_message(&load(dir.path()), "model.safetensors", &["not a valid safetensors file"]);
+    assert_message(
+        &load(dir.path()),
+        "model.safetensors",
+        &["not a valid safetensors file"],
+    );
 }
 
 #[test]
 fn header_points_past_the_end() {
-    let header = br#"{"embeddings.cls_token":{"dtype":"F32","shape":[1,1,32],"data_offsets":[0,128]}}"#;
+    let header =
+        br#"{"embeddings.cls_token":{"dtype":"F32","shape":[1,1,32],"data_offsets":[0,128]}}"#;
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
     bytes.extend_from_slice(header);
     bytes.extend_from_slice(&[0u8; 16]); // 16 of the 128 bytes the header promises
     let dir = folder(&tiny_config(), &bytes);
-    assert_message(&load(dir.path()), "model.safetensors", &["not a valid safetensors file"]);
+    assert_message(
+        &load(dir.path()),
+        "model.safetensors",
+        &["not a valid safetensors file"],
+    );
 }
 
 #[test]
@@ -162,7 +183,11 @@ fn tensor_of_integers() {
         t.get_mut("layernorm.weight").expect("layernorm").0 = Dtype::I32;
     });
     let dir = folder(&tiny_config(), &weights);
-    assert_message(&load(dir.path()), "model.safetensors", &["layernorm.weight", "I32"]);
+    assert_message(
+        &load(dir.path()),
+        "model.safetensors",
+        &["layernorm.weight", "I32"],
+    );
 }
 
 #[test]
@@ -170,7 +195,11 @@ fn weights_of_another_model_size() {
     // The config promises width 64, the file holds width 32.
     let config = tiny_config().replace("\"hidden_size\": 32", "\"hidden_size\": 64");
     let dir = folder(&config, &tiny_weights());
-    assert_message(&load(dir.path()), "model.safetensors", &["has shape", "implies"]);
+    assert_message(
+        &load(dir.path()),
+        "model.safetensors",
+        &["has shape", "implies"],
+    );
 }
 
 #[test]
@@ -188,7 +217,11 @@ fn config_that_is_not_json() {
 fn heads_that_do_not_divide_the_width() {
     let config = tiny_config().replace("\"num_attention_heads\": 2", "\"num_attention_heads\": 3");
     let dir = folder(&config, &tiny_weights());
-    assert_message(&load(dir.path()), "config.json", &["num_attention_heads = 3", "hidden_size = 32"]);
+    assert_message(
+        &load(dir.path()),
+        "config.json",
+        &["num_attention_heads = 3", "hidden_size = 32"],
+    );
 }
 
 #[test]

@@ -14,10 +14,19 @@ use common::{Npz, max_abs_diff, small_dir};
 fn errors(model: &Dinov2, device: &Device) -> (f32, f32) {
     let mut npz = Npz::open(small_dir().join("reference_vtest.npz"));
     let pixels = npz.tensor::<4>("pixel_values", device);
-    let capture = Capture { probs: true, ..Capture::default() };
-    let out = model.forward_with(pixels, capture).expect("224×224 fits the model");
+    let capture = Capture {
+        probs: true,
+        ..Capture::default()
+    };
+    let out = model
+        .forward_with(pixels, capture)
+        .expect("224×224 fits the model");
     let [b, n, d] = out.last_hidden_state.dims();
-    let cls = out.last_hidden_state.clone().slice([0..b, 0..1, 0..d]).reshape([b, d]);
+    let cls = out
+        .last_hidden_state
+        .clone()
+        .slice([0..b, 0..1, 0..d])
+        .reshape([b, d]);
     assert_eq!(n, 257);
     let head = max_abs_diff(out.pooler, &npz.array("pooler_output"))
         .max(max_abs_diff(cls, &npz.array("last_hidden_state_cls")));
@@ -27,7 +36,10 @@ fn errors(model: &Dinov2, device: &Device) -> (f32, f32) {
         let reference = npz.array(&format!("colsum_{i}"));
         let largest = reference.0.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let err = max_abs_diff(sums, &reference);
-        println!("block {}: column sums (largest {largest:.2}) differ by {err:e}", i + 1);
+        println!(
+            "block {}: column sums (largest {largest:.2}) differ by {err:e}",
+            i + 1
+        );
         colsum = colsum.max(err);
     }
     (head, colsum)

@@ -23,16 +23,28 @@ fn check_case(model: &Dinov2, npz: &mut Npz, case: &str, device: &Device) {
     };
     for i in 0..=layers {
         let reference = npz.array(&format!("{case}_hidden_{i}"));
-        check(format!("hidden state {i}"), max_abs_diff(out.hidden_states[i].clone(), &reference));
+        check(
+            format!("hidden state {i}"),
+            max_abs_diff(out.hidden_states[i].clone(), &reference),
+        );
     }
     for i in 0..layers {
         let reference = npz.array(&format!("{case}_logits_{i}"));
-        check(format!("logits {i}"), max_abs_diff(out.logits[i].clone(), &reference));
+        check(
+            format!("logits {i}"),
+            max_abs_diff(out.logits[i].clone(), &reference),
+        );
         let reference = npz.array(&format!("{case}_attn_{i}"));
-        check(format!("attention {i}"), max_abs_diff(out.probs[i].clone(), &reference));
+        check(
+            format!("attention {i}"),
+            max_abs_diff(out.probs[i].clone(), &reference),
+        );
     }
     let reference = npz.array(&format!("{case}_last_hidden_state"));
-    check("last hidden state".into(), max_abs_diff(out.last_hidden_state, &reference));
+    check(
+        "last hidden state".into(),
+        max_abs_diff(out.last_hidden_state, &reference),
+    );
     let reference = npz.array(&format!("{case}_pooler_output"));
     check("pooler".into(), max_abs_diff(out.pooler, &reference));
     println!("{case}: max abs error {worst:e}");

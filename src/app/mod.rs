@@ -27,7 +27,7 @@ struct Loaded {
 
 enum State {
     Loading(Receiver<Result<Loaded, BackboneError>>),
-    Ready(Loaded),
+    Ready(Box<Loaded>),
     Failed(String),
 }
 
@@ -41,10 +41,17 @@ fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
     let start = web_time::Instant::now();
     let device = launch.backend.device();
     let (name, model) = match &launch.backbone_dir {
-        None => (crate::embedded::NAME.to_string(), crate::embedded::backbone(&device)?),
+        None => (
+            crate::embedded::NAME.to_string(),
+            crate::embedded::backbone(&device)?,
+        ),
         Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
     };
-    Ok(Loaded { name, model, seconds: start.elapsed().as_secs_f64() })
+    Ok(Loaded {
+        name,
+        model,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 impl AmflowApp {
@@ -62,7 +69,10 @@ impl AmflowApp {
         std::thread::spawn(work);
         #[cfg(target_arch = "wasm32")]
         wasm_bindgen_futures::spawn_local(async move { work() });
-        Self { launch, state: State::Loading(rx) }
+        Self {
+            launch,
+            state: State::Loading(rx),
+        }
     }
 }
 
@@ -72,7 +82,7 @@ impl eframe::App for AmflowApp {
             && let Ok(result) = rx.try_recv()
         {
             self.state = match result {
-                Ok(loaded) => State::Ready(loaded),
+                Ok(loaded) => State::Ready(Box::new(loaded)),
                 Err(e) => State::Failed(e.to_string()),
             };
         }

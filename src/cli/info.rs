@@ -41,7 +41,10 @@ pub fn run(
     let device = backend.device();
     let start = web_time::Instant::now();
     let (name, model) = match backbone {
-        None => (crate::embedded::NAME.to_string(), crate::embedded::backbone(&device)?),
+        None => (
+            crate::embedded::NAME.to_string(),
+            crate::embedded::backbone(&device)?,
+        ),
         Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
     };
     let c = model.config();

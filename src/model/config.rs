@@ -106,7 +106,10 @@ impl Dinov2Config {
         let mut json = serde_json::Deserializer::from_str(text);
         let config: Self = serde_path_to_error::deserialize(&mut json).map_err(|e| {
             let field = e.path().to_string();
-            ConfigProblem::Json { field, source: e.into_inner() }
+            ConfigProblem::Json {
+                field,
+                source: e.into_inner(),
+            }
         })?;
         config.validate()?;
         Ok(config)
@@ -123,7 +126,11 @@ impl Dinov2Config {
         }
         let check = |name: &'static str, value: usize, max: usize| {
             if value == 0 || value > max {
-                Err(ConfigProblem::OutOfRange { name, value: value as f64, max: max as f64 })
+                Err(ConfigProblem::OutOfRange {
+                    name,
+                    value: value as f64,
+                    max: max as f64,
+                })
             } else {
                 Ok(())
             }
@@ -151,7 +158,7 @@ impl Dinov2Config {
         if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps < 1.0) {
             return Err(ConfigProblem::BadEpsilon(self.layer_norm_eps));
         }
-        if self.hidden_size % self.num_attention_heads != 0 {
+        if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(ConfigProblem::HeadsDoNotDivide {
                 hidden_size: self.hidden_size,
                 heads: self.num_attention_heads,
@@ -193,7 +200,7 @@ impl Dinov2Config {
     pub fn mlp_hidden(&self) -> usize {
         let width = (self.hidden_size as f64 * self.mlp_ratio) as usize;
         if self.use_swiglu_ffn {
-            ((width * 2 / 3) + 7) / 8 * 8
+            (width * 2 / 3).div_ceil(8) * 8
         } else {
             width
         }
@@ -237,7 +244,10 @@ mod tests {
     #[test]
     fn defaults_are_huggingface_defaults() {
         let c = Dinov2Config::from_json("{}").unwrap();
-        assert_eq!((c.hidden_size, c.num_hidden_layers, c.num_attention_heads), (768, 12, 12));
+        assert_eq!(
+            (c.hidden_size, c.num_hidden_layers, c.num_attention_heads),
+            (768, 12, 12)
+        );
         assert_eq!(c.head_dim(), 64);
         assert_eq!(c.mlp_hidden(), 3072);
     }

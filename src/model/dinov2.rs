@@ -80,7 +80,9 @@ impl Embeddings {
         let [_, _, d] = position.dims();
         let device = position.device();
         let cls = position.clone().slice([0..1, 0..1, 0..d]); // [1, 1, D]
-        let grid = position.slice([0..1, 1..1 + g * g, 0..d]).reshape([g, g * d]); // [G, G·D]
+        let grid = position
+            .slice([0..1, 1..1 + g * g, 0..d])
+            .reshape([g, g * d]); // [G, G·D]
         let w_h = Tensor::<2>::from_data(TensorData::new(bicubic_matrix(g, gh), [gh, g]), &device);
         let w_w = Tensor::<2>::from_data(TensorData::new(bicubic_matrix(g, gw), [gw, g]), &device);
         let rows = w_h.matmul(grid).reshape([gh, g, d]); // [gh, G, D]
@@ -144,7 +146,8 @@ impl Attention {
     /// `[B, N, D]` → `[B, N, H, d]` → `[B, H, N, d]`.
     fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
         let [b, n, d] = x.dims();
-        x.reshape([b, n, self.heads, d / self.heads]).swap_dims(1, 2)
+        x.reshape([b, n, self.heads, d / self.heads])
+            .swap_dims(1, 2)
     }
 
     /// Self-attention of the normalised tokens `h` `[B, N, D]`.
@@ -161,7 +164,11 @@ impl Attention {
             .matmul(v) // [B, H, N, d]
             .swap_dims(1, 2) // [B, N, H, d]
             .reshape([b, n, d]);
-        AttentionOutput { out: self.out.forward(context), logits, probs }
+        AttentionOutput {
+            out: self.out.forward(context),
+            logits,
+            probs,
+        }
     }
 }
 
@@ -247,7 +254,11 @@ impl Block {
         let attention = self.attn.forward(self.norm1.forward(z.clone()));
         let z = z + scale(attention.out, &self.ls1);
         let z = z.clone() + scale(self.ffn.forward(self.norm2.forward(z)), &self.ls2);
-        BlockOutput { tokens: z, logits: attention.logits, probs: attention.probs }
+        BlockOutput {
+            tokens: z,
+            logits: attention.logits,
+            probs: attention.probs,
+        }
     }
 }
 
@@ -265,12 +276,19 @@ pub struct Capture {
 impl Capture {
     /// Keep everything.
     pub fn all() -> Self {
-        Self { hidden_states: true, logits: true, probs: true }
+        Self {
+            hidden_states: true,
+            logits: true,
+            probs: true,
+        }
     }
 
     /// Keep the attention logits only: what AM flow needs.
     pub fn logits() -> Self {
-        Self { logits: true, ..Self::default() }
+        Self {
+            logits: true,
+            ..Self::default()
+        }
     }
 }
 
@@ -308,7 +326,13 @@ impl Dinov2 {
         layernorm: LayerNorm,
     ) -> Self {
         // Frozen: nothing here is ever trained, but gradients still flow through.
-        Self { config, embeddings, blocks, layernorm }.no_grad()
+        Self {
+            config,
+            embeddings,
+            blocks,
+            layernorm,
+        }
+        .no_grad()
     }
 
     /// Loads `config.json` text and `model.safetensors` bytes; `source` names where they came
@@ -321,12 +345,21 @@ impl Dinov2 {
     ) -> Result<Self, BackboneError> {
         let config_path = format!("{source}/config.json");
         let weights_path = format!("{source}/model.safetensors");
-        let config = Dinov2Config::from_json(config_json)
-            .map_err(|problem| BackboneError::Config { path: config_path.clone(), problem })?;
+        let config =
+            Dinov2Config::from_json(config_json).map_err(|problem| BackboneError::Config {
+                path: config_path.clone(),
+                problem,
+            })?;
         let activation = config
             .activation()
-            .map_err(|problem| BackboneError::Config { path: config_path, problem })?;
-        let weights_err = |problem| BackboneError::Weights { path: weights_path.clone(), problem };
+            .map_err(|problem| BackboneError::Config {
+                path: config_path,
+                problem,
+            })?;
+        let weights_err = |problem| BackboneError::Weights {
+            path: weights_path.clone(),
+            problem,
+        };
         let ckpt = Checkpoint::parse(weights).map_err(weights_err)?;
         load_dinov2(&config, activation, &ckpt, device).map_err(weights_err)
     }
@@ -367,16 +400,31 @@ impl Dinov2 {
         let [b, c, h, w] = dims;
         let p = self.config.patch_size;
         if b == 0 || h == 0 || w == 0 {
-            return Err(InputError::Empty { batch: b, height: h, width: w });
+            return Err(InputError::Empty {
+                batch: b,
+                height: h,
+                width: w,
+            });
         }
         if c != self.config.num_channels {
-            return Err(InputError::Channels { found: c, expected: self.config.num_channels });
+            return Err(InputError::Channels {
+                found: c,
+                expected: self.config.num_channels,
+            });
         }
-        if h % p != 0 {
-            return Err(InputError::NotMultipleOfPatch { side: "height", value: h, patch: p });
+        if !h.is_multiple_of(p) {
+            return Err(InputError::NotMultipleOfPatch {
+                side: "height",
+                value: h,
+                patch: p,
+            });
         }
-        if w % p != 0 {
-            return Err(InputError::NotMultipleOfPatch { side: "width", value: w, patch: p });
+        if !w.is_multiple_of(p) {
+            return Err(InputError::NotMultipleOfPatch {
+                side: "width",
+                value: w,
+                patch: p,
+            });
         }
         Ok(())
     }
@@ -425,8 +473,17 @@ impl Dinov2 {
         }
         let last_hidden_state = self.final_norm(z); // [B, N, D]
         let [b, _, d] = last_hidden_state.dims();
-        let pooler = last_hidden_state.clone().slice([0..b, 0..1, 0..d]).reshape([b, d]);
-        Ok(Dinov2Output { last_hidden_state, pooler, hidden_states, logits, probs })
+        let pooler = last_hidden_state
+            .clone()
+            .slice([0..b, 0..1, 0..d])
+            .reshape([b, d]);
+        Ok(Dinov2Output {
+            last_hidden_state,
+            pooler,
+            hidden_states,
+            logits,
+            probs,
+        })
     }
 }
 
@@ -436,7 +493,10 @@ mod tests {
 
     fn linear(weight: Vec<f32>, d_in: usize, d_out: usize, device: &Device) -> Linear {
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [d_in, d_out]), device);
-        Linear { weight: Param::from_tensor(weight), bias: None }
+        Linear {
+            weight: Param::from_tensor(weight),
+            bias: None,
+        }
     }
 
     #[test]

@@ -52,7 +52,11 @@ pub enum ConfigProblem {
 }
 
 fn field_prefix(field: &str) -> String {
-    if field.is_empty() || field == "." { String::new() } else { format!("{field}: ") }
+    if field.is_empty() || field == "." {
+        String::new()
+    } else {
+        format!("{field}: ")
+    }
 }
 
 /// What is wrong with a weights file.

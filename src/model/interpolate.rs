@@ -44,7 +44,12 @@ pub fn bicubic_matrix(in_len: usize, out_len: usize) -> Vec<f32> {
         let x = scale * (o as f32 + 0.5) - 0.5;
         let i = x.floor();
         let t = x - i;
-        let taps = [cubic_far(t + 1.0), cubic_near(t), cubic_near(1.0 - t), cubic_far(2.0 - t)];
+        let taps = [
+            cubic_far(t + 1.0),
+            cubic_near(t),
+            cubic_near(1.0 - t),
+            cubic_far(2.0 - t),
+        ];
         for (k, tap) in taps.iter().enumerate() {
             let src = (i as i64 - 1 + k as i64).clamp(0, last) as usize;
             w[o * in_len + src] += tap;

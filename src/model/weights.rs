@@ -48,7 +48,10 @@ impl<'a> Checkpoint<'a> {
     /// Parses and validates the container (header, offsets within the buffer).
     pub fn parse(bytes: &'a [u8]) -> Result<Self, WeightsProblem> {
         let tensors = SafeTensors::deserialize(bytes).map_err(WeightsProblem::Container)?;
-        let prefixed = tensors.names().iter().any(|n| n.starts_with("dinov2.embeddings."));
+        let prefixed = tensors
+            .names()
+            .iter()
+            .any(|n| n.starts_with("dinov2.embeddings."));
         let prefix = if prefixed { "dinov2." } else { "" };
         Ok(Self { tensors, prefix })
     }
@@ -82,7 +85,10 @@ impl<'a> Checkpoint<'a> {
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
             other => {
-                return Err(WeightsProblem::Dtype { name: full, dtype: format!("{other:?}") });
+                return Err(WeightsProblem::Dtype {
+                    name: full,
+                    dtype: format!("{other:?}"),
+                });
             }
         };
         if values.iter().any(|v| !v.is_finite()) {
@@ -127,7 +133,10 @@ impl<'a> Checkpoint<'a> {
         } else {
             None
         };
-        Ok(Linear { weight: Param::from_tensor(weight.transpose()), bias })
+        Ok(Linear {
+            weight: Param::from_tensor(weight.transpose()),
+            bias,
+        })
     }
 
     fn layer_norm(
@@ -190,9 +199,27 @@ pub fn load_dinov2(
     for i in 0..config.num_hidden_layers {
         let name = |s: &str| format!("encoder.layer.{i}.{s}");
         let attn = Attention {
-            query: ckpt.linear(&name("attention.attention.query"), d, d, config.qkv_bias, device)?,
-            key: ckpt.linear(&name("attention.attention.key"), d, d, config.qkv_bias, device)?,
-            value: ckpt.linear(&name("attention.attention.value"), d, d, config.qkv_bias, device)?,
+            query: ckpt.linear(
+                &name("attention.attention.query"),
+                d,
+                d,
+                config.qkv_bias,
+                device,
+            )?,
+            key: ckpt.linear(
+                &name("attention.attention.key"),
+                d,
+                d,
+                config.qkv_bias,
+                device,
+            )?,
+            value: ckpt.linear(
+                &name("attention.attention.value"),
+                d,
+                d,
+                config.qkv_bias,
+                device,
+            )?,
             out: ckpt.linear(&name("attention.output.dense"), d, d, true, device)?,
             heads: config.num_attention_heads,
         };
@@ -218,5 +245,10 @@ pub fn load_dinov2(
         });
     }
     let layernorm = ckpt.layer_norm("layernorm", d, eps, device)?;
-    Ok(Dinov2::from_parts(config.clone(), embeddings, blocks, layernorm))
+    Ok(Dinov2::from_parts(
+        config.clone(),
+        embeddings,
+        blocks,
+        layernorm,
+    ))
 }

@@ -11,7 +11,9 @@ use ndarray_npy::NpzReader;
 
 /// `../shared` beside the repository: models, clips and references.
 pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("shared")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("shared")
 }
 
 /// The tiny random DINOv2 with exact Hugging Face outputs.
@@ -35,7 +37,10 @@ impl Npz {
 
     /// The array `name` as (values in row-major order, shape).
     pub fn array(&mut self, name: &str) -> (Vec<f32>, Vec<usize>) {
-        let a: ArrayD<f32> = self.0.by_name::<_, IxDyn>(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let a: ArrayD<f32> = self
+            .0
+            .by_name::<_, IxDyn>(name)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let shape = a.shape().to_vec();
         (a.as_standard_layout().iter().copied().collect(), shape)
     }
