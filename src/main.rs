@@ -44,11 +44,12 @@ fn main() {
     /// Shows a start-up failure on the page instead of panicking.
     fn fail(message: &str) {
         web_sys::console::error_1(&message.into());
-        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-            if let Some(body) = document.body() {
-                body.set_inner_text(&format!("amflow could not start: {message}"));
-                let _ = body.dataset().set("amflow", "error");
-            }
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            body.set_inner_text(&format!("amflow could not start: {message}"));
+            let _ = body.dataset().set("amflow", "error");
         }
     }
 

@@ -1,0 +1,268 @@
+//! Clips in the browser: any format the browser plays (MP4/H.264, WebM/VP9, AV1, ...), decoded
+//! by an off-screen `<video>` element. Frames are read by seeking the element to each sampled
+//! time and drawing it into a canvas, never by playing the clip through.
+//!
+//! Browsers do not report a video's frame rate, so a clip is read as
+//! [`WebVideo::DEFAULT_FPS`] frames per second unless the caller knows better
+//! ([`WebVideo::with_fps`]); frame `i` is the picture shown at time `(i + ½)/fps`, the middle
+//! of its interval, so rounding never lands on the neighbour.
+
+use std::cell::Cell;
+
+use js_sys::{Array, Function, Promise, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, Url,
+};
+
+use super::image_io::check_size;
+use super::{ClipError, ClipInfo, Frame};
+
+/// How long loading or one seek may take before it is reported as a failure.
+const TIMEOUT_MS: i32 = 20_000;
+
+/// The short side frames are drawn at, at most (as natively).
+const MAX_SHORT_SIDE: u32 = 480;
+
+/// A video the browser decodes.
+pub struct WebVideo {
+    info: ClipInfo,
+    video: HtmlVideoElement,
+    context: CanvasRenderingContext2d,
+    /// The object URL made for picked bytes, revoked on drop.
+    object_url: Option<String>,
+    /// Set while a seek is under way: one `<video>` shows one time.
+    busy: Cell<bool>,
+}
+
+impl std::fmt::Debug for WebVideo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebVideo")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+fn browser(what: &str, e: JsValue) -> ClipError {
+    let detail = e
+        .as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"));
+    ClipError::Browser(format!("{what}: {detail}"))
+}
+
+impl WebVideo {
+    /// The frame rate assumed for browser-decoded video: 30 fps, the most common rate.
+    pub const DEFAULT_FPS: f64 = 30.0;
+
+    /// Opens a clip from bytes the user picked or dropped. `mime` may be empty.
+    pub async fn from_bytes(name: &str, bytes: &[u8], mime: &str) -> Result<Self, ClipError> {
+        if bytes.is_empty() {
+            return Err(ClipError::NoFrames(format!("{name} (the file is empty)")));
+        }
+        let parts = Array::of1(&Uint8Array::from(bytes));
+        let options = BlobPropertyBag::new();
+        if !mime.is_empty() {
+            options.set_type(mime);
+        }
+        let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+            .map_err(|e| browser(name, e))?;
+        let url = Url::create_object_url_with_blob(&blob).map_err(|e| browser(name, e))?;
+        let mut video = Self::load(name, &url, false).await;
+        match &mut video {
+            Ok(v) => v.object_url = Some(url),
+            Err(_) => {
+                let _ = Url::revoke_object_url(&url);
+            }
+        }
+        video
+    }
+
+    /// Opens a clip from a URL (same origin, or served with CORS headers).
+    pub async fn from_url(url: &str) -> Result<Self, ClipError> {
+        Self::load(url, url, true).await
+    }
+
+    async fn load(name: &str, src: &str, cross_origin: bool) -> Result<Self, ClipError> {
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| ClipError::Browser("no document".into()))?;
+        let video: HtmlVideoElement = document
+            .create_element("video")
+            .map_err(|e| browser(name, e))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser("could not make a <video> element".into()))?;
+        video.set_muted(true);
+        video.set_preload("auto");
+        if cross_origin {
+            video.set_cross_origin(Some("anonymous"));
+        }
+        let loaded = wait_for(&video, Event::Loaded);
+        video.set_src(src);
+        loaded.await.map_err(|e| load_error(name, &video, e))?;
+
+        let (source_w, source_h) = (video.video_width(), video.video_height());
+        check_size(name, source_w, source_h)?;
+        let duration = video.duration();
+        if !duration.is_finite() || duration <= 0.0 {
+            return Err(ClipError::NoFrames(format!("{name} (no duration)")));
+        }
+        let (width, height) = scaled(source_w, source_h);
+        let canvas: HtmlCanvasElement = document
+            .create_element("canvas")
+            .map_err(|e| browser(name, e))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser("could not make a <canvas> element".into()))?;
+        canvas.set_width(width);
+        canvas.set_height(height);
+        let context: CanvasRenderingContext2d = canvas
+            .get_context("2d")
+            .map_err(|e| browser(name, e))?
+            .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser("no 2d canvas context".into()))?;
+        let frames = ((duration * Self::DEFAULT_FPS).floor() as usize).max(1);
+        let info =
+            ClipInfo::constant_rate(name.to_string(), frames, Self::DEFAULT_FPS, width, height);
+        Ok(Self {
+            info,
+            video,
+            context,
+            object_url: None,
+            busy: Cell::new(false),
+        })
+    }
+
+    /// The same clip read at `fps` frames per second.
+    pub fn with_fps(mut self, fps: f64) -> Self {
+        if fps.is_finite() && fps > 0.0 {
+            let frames = ((self.video.duration() * fps).floor() as usize).max(1);
+            let i = &self.info;
+            self.info = ClipInfo::constant_rate(i.name.clone(), frames, fps, i.width, i.height);
+        }
+        self
+    }
+
+    /// What is known of the clip.
+    pub fn info(&self) -> &ClipInfo {
+        &self.info
+    }
+
+    /// The frames at `indices`, in that order, each read by one seek.
+    pub async fn frames(&self, indices: &[usize]) -> Result<Vec<Frame>, ClipError> {
+        self.info.check_indices(indices)?;
+        let mut out = Vec::with_capacity(indices.len());
+        for &i in indices {
+            out.push(self.frame(i).await?);
+        }
+        Ok(out)
+    }
+
+    async fn frame(&self, index: usize) -> Result<Frame, ClipError> {
+        if self.busy.replace(true) {
+            return Err(ClipError::Browser(format!(
+                "{}: a frame is already being read",
+                self.info.name
+            )));
+        }
+        let result = self.seek_and_draw(index).await;
+        self.busy.set(false);
+        result
+    }
+
+    async fn seek_and_draw(&self, index: usize) -> Result<Frame, ClipError> {
+        let name = format!("{}, frame {index}", self.info.name);
+        let time = (index as f64 + 0.5) / self.info.fps;
+        let seeked = wait_for(&self.video, Event::Seeked);
+        self.video.set_current_time(time.min(self.video.duration()));
+        seeked
+            .await
+            .map_err(|e| load_error(&name, &self.video, e))?;
+        let (w, h) = (self.info.width, self.info.height);
+        self.context
+            .draw_image_with_html_video_element_and_dw_and_dh(
+                &self.video,
+                0.0,
+                0.0,
+                w.into(),
+                h.into(),
+            )
+            .map_err(|e| browser(&name, e))?;
+        let data = self
+            .context
+            .get_image_data(0.0, 0.0, w.into(), h.into())
+            .map_err(|e| browser(&name, e))?
+            .data();
+        let rgb: Vec<u8> = data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        Frame::from_raw(w, h, rgb)
+            .ok_or_else(|| ClipError::Browser(format!("{name}: the canvas gave a short image")))
+    }
+}
+
+impl Drop for WebVideo {
+    fn drop(&mut self) {
+        self.video.remove_attribute("src").ok();
+        if let Some(url) = self.object_url.take() {
+            let _ = Url::revoke_object_url(&url);
+        }
+    }
+}
+
+/// The frame size drawn for a `w × h` video: short side at most [`MAX_SHORT_SIDE`].
+fn scaled(w: u32, h: u32) -> (u32, u32) {
+    let short = w.min(h);
+    if short <= MAX_SHORT_SIDE {
+        return (w, h);
+    }
+    let s = |side: u32| {
+        ((f64::from(side) * f64::from(MAX_SHORT_SIDE) / f64::from(short)).round() as u32).max(1)
+    };
+    (s(w), s(h))
+}
+
+#[derive(Clone, Copy)]
+enum Event {
+    Loaded,
+    Seeked,
+}
+
+/// A future that resolves on the event, and fails on the element's `error` event or after
+/// [`TIMEOUT_MS`]. Listeners are set before the action that fires the event.
+fn wait_for(video: &HtmlVideoElement, event: Event) -> JsFuture {
+    let video = video.clone();
+    let promise = Promise::new(&mut |resolve: Function, reject: Function| {
+        match event {
+            Event::Loaded => video.set_onloadeddata(Some(&resolve)),
+            Event::Seeked => video.set_onseeked(Some(&resolve)),
+        }
+        video.set_onerror(Some(&reject));
+        if let Some(window) = web_sys::window() {
+            let timeout = JsValue::from_str("timed out");
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_1(
+                &reject, TIMEOUT_MS, &timeout,
+            );
+        }
+    });
+    JsFuture::from(promise)
+}
+
+fn load_error(name: &str, video: &HtmlVideoElement, e: JsValue) -> ClipError {
+    if let Some(error) = video.error() {
+        let reason = match error.code() {
+            1 => "loading was aborted",
+            2 => "a network error stopped loading",
+            3 => "the browser could not decode it (damaged or truncated file?)",
+            4 => "the browser does not play this format (or the URL is unreachable)",
+            _ => "the browser refused it",
+        };
+        return ClipError::Browser(format!("{name}: {reason}"));
+    }
+    browser(name, e)
+}
