@@ -3,10 +3,13 @@
 //!
 //! Data flows one way: clip → frames → backbone → AM flow → maps / classifier → UI.
 
+pub mod analysis;
 pub mod app;
 pub mod backend;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod embedded;
+pub mod flow;
+pub mod maps;
 pub mod model;
 pub mod video;

@@ -6,7 +6,9 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::BackendKind;
 
+pub mod common;
 pub mod info;
+pub mod maps;
 
 /// AM flow: motion read out of the attention maps of a frozen DINOv2.
 #[derive(Debug, Parser)]
@@ -29,4 +31,6 @@ pub struct Cli {
 pub enum Command {
     /// Load a backbone, describe it, and time a forward pass.
     Info(info::InfoArgs),
+    /// Figure-5 AM-flow maps of a frame pair (PNG), and a JSON dump of every block's flow.
+    Maps(maps::MapsArgs),
 }

@@ -144,6 +144,14 @@ pub enum InputError {
         /// Patch size.
         patch: usize,
     },
+    /// A computation needs a batch of another size (a frame pair needs 2).
+    #[error("the input batch holds {found} images, {expected} expected")]
+    Batch {
+        /// Images given.
+        found: usize,
+        /// Images needed.
+        expected: usize,
+    },
     /// The batch is empty or the image has no pixels.
     #[error("the input batch is empty ({batch} images of {height}×{width})")]
     Empty {

@@ -1,0 +1,172 @@
+//! A frame pair through the whole pipeline: preprocess, backbone, every block's AM flow,
+//! block scores, and the maps. What `amflow maps`, `amflow blocks` and the app share.
+
+use burn::tensor::{Device, Tensor};
+use image::RgbImage;
+
+use crate::flow::{PairFlows, pair_flows};
+use crate::maps::figure::{Panel, grid_image};
+use crate::maps::ranking::{BlockScore, patch_motion, score_block};
+use crate::maps::{BasisKind, Grid, PatchFlow, View, colour_blocks, render};
+use crate::model::{Dinov2, InputError};
+use crate::video::preprocess::{Crop, Preprocess};
+use crate::video::{ClipError, Frame};
+
+/// What can go wrong between frames and maps.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The frames could not be prepared.
+    #[error(transparent)]
+    Clip(#[from] ClipError),
+    /// The input does not fit the backbone.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The device could not hand the result back.
+    #[error("reading results back from the device failed: {0}")]
+    Readback(String),
+}
+
+/// Reads a tensor back as `f32` values.
+pub fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
+}
+
+/// Every block's flow for one pair, on the host.
+#[derive(Debug, Clone)]
+pub struct PairData {
+    /// Heads per block.
+    pub heads: usize,
+    /// Tokens per frame (CLS, registers, patches).
+    pub tokens: usize,
+    /// Vanilla flow of each block, `[H, N]` row-major.
+    pub vanilla: Vec<Vec<f32>>,
+    /// Column sums of each block, `[2, H, N]` row-major.
+    pub colsum: Vec<Vec<f32>>,
+}
+
+impl PairData {
+    /// Runs the backbone on normalised `pixels` `[2, 3, H, W]` and reads every block's vanilla
+    /// flow and column sums back.
+    pub fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
+        let PairFlows { vanilla, colsum } = pair_flows(backbone, pixels)?;
+        let [heads, tokens] = vanilla.first().map_or([0, 0], |v| v.dims());
+        Ok(Self {
+            heads,
+            tokens,
+            vanilla: vanilla
+                .into_iter()
+                .map(read_back)
+                .collect::<Result<_, _>>()?,
+            colsum: colsum
+                .into_iter()
+                .map(read_back)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// A frame pair, analysed.
+#[derive(Debug, Clone)]
+pub struct PairAnalysis {
+    /// The two frames exactly as the backbone saw them (resized and cropped).
+    pub frames: [Frame; 2],
+    /// The patch grid.
+    pub grid: Grid,
+    /// Flows and column sums of every block.
+    pub data: PairData,
+    /// Vanilla flow of every block at the patch tokens.
+    pub blocks: Vec<PatchFlow>,
+    /// Every block's score for this pair.
+    pub scores: Vec<BlockScore>,
+}
+
+impl PairAnalysis {
+    /// Analyses frames `t` and `t+k`: short side resized to `size`, the long side cropped to
+    /// whole patches (the whole frame, not a centre square), through the backbone.
+    pub fn run(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        size: u32,
+        device: &Device,
+    ) -> Result<Self, AnalysisError> {
+        let config = backbone.config();
+        let patch = config.patch_size as u32;
+        let prep = Preprocess {
+            size,
+            crop: Crop::Full { patch },
+        };
+        let pair = [frames[0].clone(), frames[1].clone()];
+        let crops = prep.crops(&pair).into_iter().next().unwrap_or_default();
+        let [a, b] = <[Frame; 2]>::try_from(crops)
+            .map_err(|_| ClipError::Sampling("preprocessing lost a frame".into()))?;
+        let pixels = Tensor::from_data(
+            crate::video::preprocess::normalise(&[a.clone(), b.clone()]),
+            device,
+        );
+        let grid = Grid {
+            rows: a.height() as usize / patch as usize,
+            cols: a.width() as usize / patch as usize,
+        };
+        let data = PairData::compute(backbone, pixels)?;
+        let prefix = 1 + config.num_register_tokens;
+        let blocks: Vec<PatchFlow> = data
+            .vanilla
+            .iter()
+            .map(|v| PatchFlow::from_heads(v, data.heads, prefix))
+            .collect();
+        let motion = patch_motion(&a, &b, grid);
+        let scores = blocks
+            .iter()
+            .enumerate()
+            .map(|(i, f)| score_block(i, f, &motion))
+            .collect();
+        Ok(Self {
+            frames: [a, b],
+            grid,
+            data,
+            blocks,
+            scores,
+        })
+    }
+
+    /// Every block's map as an image the size of the frames.
+    pub fn maps(&self, view: View, basis: BasisKind) -> Vec<RgbImage> {
+        let (w, h) = self.frames[0].dimensions();
+        colour_blocks(&self.blocks, view, basis)
+            .iter()
+            .map(|c| render(c, self.grid, w, h))
+            .collect()
+    }
+
+    /// The Figure-5 grid: both frames on top (labelled `frame_labels`), then every block's map
+    /// labelled with its 1-based number and score.
+    pub fn figure(
+        &self,
+        view: View,
+        basis: BasisKind,
+        frame_labels: [String; 2],
+        columns: usize,
+    ) -> RgbImage {
+        let top: Vec<Panel> = self
+            .frames
+            .iter()
+            .zip(frame_labels)
+            .map(|(f, label)| Panel {
+                image: f.clone(),
+                label,
+            })
+            .collect();
+        let maps: Vec<Panel> = self
+            .maps(view, basis)
+            .into_iter()
+            .zip(&self.scores)
+            .map(|(image, s)| Panel {
+                image,
+                label: format!("block {}  {:+.2}", s.block, s.score),
+            })
+            .collect();
+        grid_image(&top, &maps, columns)
+    }
+}

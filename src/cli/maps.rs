@@ -1,0 +1,261 @@
+//! `amflow maps`: the Figure-5 grid of a frame pair (both frames, then every block's AM-flow
+//! map with its number and score), and a JSON dump of every block's flow for exact comparison
+//! with other implementations.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Tensor, TensorData};
+use serde::Serialize;
+
+use super::common::{WriteError, load_backbone, open_clip, write_atomic, write_png};
+use crate::analysis::{AnalysisError, PairAnalysis, PairData};
+use crate::backend::BackendKind;
+use crate::maps::ranking::propose;
+use crate::maps::{BasisKind, View};
+use crate::model::BackboneError;
+use crate::video::sampling::pair;
+use crate::video::{Clip, ClipError, demo_clip};
+
+/// Arguments of `amflow maps`.
+#[derive(Debug, clap::Args)]
+pub struct MapsArgs {
+    /// A video file, a folder of frames, an animated GIF/WebP, or two images (frame t, frame
+    /// t+1); the embedded demo clip (people walking, vtest.avi) when left out.
+    #[arg(num_args = 0..=2)]
+    pub clip: Vec<PathBuf>,
+    /// The first frame of the pair, 0-based.
+    #[arg(long, short = 't', default_value_t = 0)]
+    pub frame: usize,
+    /// The pair is (t, t + offset).
+    #[arg(long, short = 'k', default_value_t = 1)]
+    pub offset: usize,
+    /// Short side of the backbone's input in pixels (the long side keeps the aspect, cut to
+    /// whole patches).
+    #[arg(long, default_value_t = 224)]
+    pub size: u32,
+    /// Where the Figure-5 grid (PNG) goes.
+    #[arg(long, short = 'o')]
+    pub out: Option<PathBuf>,
+    /// What the maps show.
+    #[arg(long, value_enum, default_value = "pca")]
+    pub view: ViewArg,
+    /// One PCA basis per block (as the paper) or one shared by all blocks.
+    #[arg(long, value_enum, default_value = "block")]
+    pub basis: BasisArg,
+    /// Maps per row of the grid.
+    #[arg(long, default_value_t = 4)]
+    pub columns: usize,
+    /// Normalised pixels of a pair, float32 `[2, 3, H, W]` in a .npy file, instead of a clip.
+    #[arg(long, conflicts_with = "clip")]
+    pub pixels: Option<PathBuf>,
+    /// Writes every block's vanilla flow and column sums (all tokens, CLS first) as JSON.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+}
+
+/// `--view`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ViewArg {
+    /// Top three principal components as RGB.
+    Pca,
+    /// Per-patch flow magnitude as a heat map.
+    Magnitude,
+}
+
+/// `--basis`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum BasisArg {
+    /// One basis per block.
+    Block,
+    /// One basis for all blocks.
+    Shared,
+}
+
+/// What `amflow maps` can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum MapsError {
+    /// The backbone did not load.
+    #[error(transparent)]
+    Backbone(#[from] BackboneError),
+    /// The clip could not be read.
+    #[error(transparent)]
+    Clip(#[from] ClipError),
+    /// The frames did not go through.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// An output could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The `--pixels` file is not what it should be.
+    #[error("{path}: {problem}")]
+    Pixels {
+        /// The .npy file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// One block in the dump.
+#[derive(Serialize)]
+struct DumpBlock {
+    block: usize,
+    vanilla_flow: Vec<Vec<f32>>,
+    colsum: Vec<Vec<Vec<f32>>>,
+}
+
+#[derive(Serialize)]
+struct Dump {
+    backbone: String,
+    heads: usize,
+    tokens: usize,
+    blocks: Vec<DumpBlock>,
+}
+
+fn dump(path: &Path, backbone: &str, data: &PairData) -> Result<(), MapsError> {
+    let (h, n) = (data.heads, data.tokens);
+    let rows = |v: &[f32]| v.chunks(n.max(1)).map(<[f32]>::to_vec).collect::<Vec<_>>();
+    let blocks = data
+        .vanilla
+        .iter()
+        .zip(&data.colsum)
+        .enumerate()
+        .map(|(i, (v, c))| DumpBlock {
+            block: i + 1,
+            vanilla_flow: rows(v),
+            colsum: c.chunks((h * n).max(1)).map(rows).collect(),
+        })
+        .collect();
+    let dump = Dump {
+        backbone: backbone.to_string(),
+        heads: h,
+        tokens: n,
+        blocks,
+    };
+    let json = serde_json::to_vec(&dump).map_err(|e| WriteError {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    write_atomic(path, &json)?;
+    println!(
+        "wrote {} ({} blocks, {h} heads, {n} tokens)",
+        path.display(),
+        data.vanilla.len()
+    );
+    Ok(())
+}
+
+/// Reads float32 `[2, 3, H, W]` pixels from a .npy file.
+fn read_pixels(path: &Path) -> Result<(Vec<f32>, [usize; 4]), MapsError> {
+    let problem = |problem: String| MapsError::Pixels {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|e| problem(e.to_string()))?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).map_err(|e| problem(format!("not a .npy file: {e}")))?;
+    if npy.order() != npyz::Order::C {
+        return Err(problem(
+            "the array is in Fortran order; save it C-contiguous".into(),
+        ));
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let [2, 3, h, w] = shape[..] else {
+        return Err(problem(format!("shape {shape:?}, expected [2, 3, H, W]")));
+    };
+    let values = npy
+        .into_vec::<f32>()
+        .map_err(|e| problem(format!("not float32 values: {e}")))?;
+    Ok((values, [2, 3, h, w]))
+}
+
+/// Runs `amflow maps`.
+pub fn run(
+    args: &MapsArgs,
+    backbone_dir: Option<&PathBuf>,
+    backend: BackendKind,
+) -> Result<(), MapsError> {
+    let device = backend.device();
+    if let Some(path) = &args.pixels {
+        let (values, shape) = read_pixels(path)?;
+        let (name, backbone) = load_backbone(backbone_dir, &device)?;
+        let pixels = Tensor::<4>::from_data(TensorData::new(values, shape), &device);
+        let data = PairData::compute(&backbone, pixels)?;
+        if let Some(out) = &args.dump {
+            dump(out, &name, &data)?;
+        } else {
+            println!(
+                "{} blocks computed; give --dump OUT.json to write them",
+                data.vanilla.len()
+            );
+        }
+        return Ok(());
+    }
+    let clip = if args.clip.is_empty() {
+        Clip::Memory(demo_clip()?)
+    } else {
+        open_clip(&args.clip)?
+    };
+    let info = clip.info();
+    let [t, u] = pair(info.frames, args.frame, args.offset)?;
+    let frames = clip.frames(&[t, u])?;
+    let [a, b] = [&frames[0], &frames[1]];
+    let (name, backbone) = load_backbone(backbone_dir, &device)?;
+    let start = web_time::Instant::now();
+    let analysis = PairAnalysis::run(&backbone, [a, b], args.size, &device)?;
+    println!(
+        "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name} in {:.2} s on {backend}",
+        info.name,
+        info.timestamps[t],
+        info.timestamps[u],
+        analysis.frames[0].width(),
+        analysis.frames[0].height(),
+        analysis.scores.len(),
+        start.elapsed().as_secs_f64()
+    );
+    for s in &analysis.scores {
+        println!(
+            "  block {:>2}  score {:+.3}  (correlation with pixel motion {:+.3}, concentration {:.3})",
+            s.block, s.score, s.correlation, s.concentration
+        );
+    }
+    let best = propose(&analysis.scores, 2);
+    println!("proposed AM blocks for this pair: {}", join(&best));
+    if let Some(out) = &args.dump {
+        dump(out, &name, &analysis.data)?;
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fig5.png"));
+    let view = match args.view {
+        ViewArg::Pca => View::Pca,
+        ViewArg::Magnitude => View::Magnitude,
+    };
+    let basis = match args.basis {
+        BasisArg::Block => BasisKind::PerBlock,
+        BasisArg::Shared => BasisKind::Shared,
+    };
+    let labels = [
+        format!("frame t = {t}"),
+        format!("frame t+{} = {u}", args.offset),
+    ];
+    let figure = analysis.figure(view, basis, labels, args.columns);
+    write_png(&out, &figure)?;
+    println!(
+        "wrote {} ({}×{})",
+        out.display(),
+        figure.width(),
+        figure.height()
+    );
+    Ok(())
+}
+
+/// `1,12`.
+pub fn join(blocks: &[usize]) -> String {
+    blocks
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,48 @@
+//! AM flow: motion read out of the attention maps of a frozen transformer (SPEC §2).
+//!
+//! - [`vanilla`]: `Σ_i softmax_j |X(t) − X(t+1)|`, one value per head and token.
+//! - [`aligned`]: `|Z(t) − Z(t+1)|` with `Z` a learned linear-attention encoder of the
+//!   attention column sums, for moving cameras.
+//! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow.
+
+pub mod aligned;
+pub mod vanilla;
+
+use burn::tensor::Tensor;
+
+use crate::model::{Capture, Dinov2, InputError};
+
+pub use aligned::{AligningEncoder, AligningEncoderConfig};
+pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
+
+/// Every block's attention signals for one frame pair.
+#[derive(Debug, Clone)]
+pub struct PairFlows {
+    /// Vanilla flow of block `i` at index `i`, `[H, N]` over all tokens (CLS first).
+    pub vanilla: Vec<Tensor<2>>,
+    /// Column sums `Σ_i softmax_j X[h,i,j]` of block `i`, `[2, H, N]` (frame t, frame t+k).
+    pub colsum: Vec<Tensor<3>>,
+}
+
+/// Runs the backbone once on `pixels` `[2, 3, H, W]` (frame t, frame t+k) and computes every
+/// block's vanilla flow and column sums.
+pub fn pair_flows(backbone: &Dinov2, pixels: Tensor<4>) -> Result<PairFlows, InputError> {
+    let [b, _, _, _] = pixels.dims();
+    if b != 2 {
+        return Err(InputError::Batch {
+            found: b,
+            expected: 2,
+        });
+    }
+    let out = backbone.forward_with(pixels, Capture::logits())?;
+    let mut vanilla = Vec::with_capacity(out.logits.len());
+    let mut colsum = Vec::with_capacity(out.logits.len());
+    for logits in out.logits {
+        let [_, h, n, _] = logits.dims();
+        let t = logits.clone().narrow(0, 0, 1);
+        let t1 = logits.clone().narrow(0, 1, 1);
+        vanilla.push(vanilla_flow(t, t1).reshape([h, n]));
+        colsum.push(column_sums(burn::tensor::activation::softmax(logits, 3)));
+    }
+    Ok(PairFlows { vanilla, colsum })
+}

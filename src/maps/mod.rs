@@ -1,0 +1,236 @@
+//! From flows to pictures and numbers: PCA-to-RGB and magnitude maps (the paper's Figure 5),
+//! block ranking, and the Figure-5 grid image.
+
+pub mod figure;
+pub mod pca;
+pub mod ranking;
+pub mod selection;
+
+use image::{Rgb, RgbImage};
+
+use pca::{Basis, Rows, min_max};
+
+/// One block's flow at the patch tokens: `values[p * channels + c]`, patches in row-major grid
+/// order (CLS and registers dropped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchFlow {
+    /// Row-major `[patches, channels]`.
+    pub values: Vec<f32>,
+    /// Channels per patch: heads for vanilla flow, `D` for aligned.
+    pub channels: usize,
+}
+
+/// The patch grid of a frame: `rows × cols` patches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// Patches down.
+    pub rows: usize,
+    /// Patches across.
+    pub cols: usize,
+}
+
+impl Grid {
+    /// Number of patches.
+    pub fn patches(&self) -> usize {
+        self.rows * self.cols
+    }
+}
+
+impl PatchFlow {
+    /// The patch tokens of a per-head flow `[H, N]` (channel-major, as the model computes it),
+    /// skipping the first `prefix` tokens (CLS and registers).
+    pub fn from_heads(flow: &[f32], heads: usize, prefix: usize) -> Self {
+        let n = flow.len() / heads.max(1);
+        let patches = n.saturating_sub(prefix);
+        let mut values = vec![0f32; patches * heads];
+        for h in 0..heads {
+            for p in 0..patches {
+                values[p * heads + h] = flow[h * n + prefix + p];
+            }
+        }
+        Self {
+            values,
+            channels: heads,
+        }
+    }
+
+    /// The patch tokens of a per-channel flow `[N, D]` (token-major, as aligned flow is),
+    /// skipping the first `prefix` tokens.
+    pub fn from_tokens(flow: &[f32], channels: usize, prefix: usize) -> Self {
+        Self {
+            values: flow.get(prefix * channels..).unwrap_or_default().to_vec(),
+            channels,
+        }
+    }
+
+    /// Number of patches.
+    pub fn patches(&self) -> usize {
+        self.values.len().checked_div(self.channels).unwrap_or(0)
+    }
+
+    fn rows(&self) -> Rows<'_> {
+        Rows {
+            values: &self.values,
+            channels: self.channels,
+        }
+    }
+
+    /// Per-patch L2 norm over the channels.
+    pub fn magnitude(&self) -> Vec<f32> {
+        self.values
+            .chunks_exact(self.channels.max(1))
+            .map(|c| c.iter().map(|v| v * v).sum::<f32>().sqrt())
+            .collect()
+    }
+}
+
+/// What the maps show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// The top three principal components as RGB.
+    #[default]
+    Pca,
+    /// The per-patch L2 norm as a heat map (inferno).
+    Magnitude,
+}
+
+/// Which PCA basis (and min–max range) colours a block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BasisKind {
+    /// One basis per block, as in the paper.
+    #[default]
+    PerBlock,
+    /// One basis for all blocks: colours mean the same thing in every map.
+    Shared,
+}
+
+/// Colours every block's patches: `[block][patch]` RGB. Deterministic.
+pub fn colour_blocks(blocks: &[PatchFlow], view: View, basis: BasisKind) -> Vec<Vec<[u8; 3]>> {
+    match view {
+        View::Pca => {
+            let mut projected: Vec<Vec<[f32; 3]>> = match basis {
+                BasisKind::PerBlock => blocks
+                    .iter()
+                    .map(|b| {
+                        let mut p = vec![Basis::fit(&[b.rows()]).project(b.rows())];
+                        min_max(&mut p);
+                        p.into_iter().next().unwrap_or_default()
+                    })
+                    .collect(),
+                BasisKind::Shared => {
+                    let rows: Vec<Rows<'_>> = blocks.iter().map(PatchFlow::rows).collect();
+                    let shared = Basis::fit(&rows);
+                    let mut p: Vec<_> = rows.iter().map(|r| shared.project(*r)).collect();
+                    min_max(&mut p);
+                    p
+                }
+            };
+            projected
+                .iter_mut()
+                .map(|b| {
+                    b.iter()
+                        .map(|c| c.map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8))
+                        .collect()
+                })
+                .collect()
+        }
+        View::Magnitude => {
+            let mags: Vec<Vec<f32>> = blocks.iter().map(PatchFlow::magnitude).collect();
+            let range = |m: &[f32]| {
+                m.iter()
+                    .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                        (lo.min(v), hi.max(v))
+                    })
+            };
+            let all = range(&mags.concat());
+            mags.iter()
+                .map(|m| {
+                    let (lo, hi) = if basis == BasisKind::Shared {
+                        all
+                    } else {
+                        range(m)
+                    };
+                    m.iter()
+                        .map(|&v| {
+                            let x = if hi - lo > 1e-12 {
+                                (v - lo) / (hi - lo)
+                            } else {
+                                0.0
+                            };
+                            let c = colorous::INFERNO.eval_continuous(f64::from(x));
+                            [c.r, c.g, c.b]
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+    }
+}
+
+/// A patch colouring drawn at `width × height`, each patch a block of pixels (nearest).
+pub fn render(colours: &[[u8; 3]], grid: Grid, width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let col = (x as usize * grid.cols / width.max(1) as usize).min(grid.cols.saturating_sub(1));
+        let row =
+            (y as usize * grid.rows / height.max(1) as usize).min(grid.rows.saturating_sub(1));
+        Rgb(colours
+            .get(row * grid.cols + col)
+            .copied()
+            .unwrap_or([0, 0, 0]))
+    })
+}
+
+/// `map` laid over `frame` with opacity `alpha` (0 = frame only, 1 = map only).
+pub fn blend(frame: &RgbImage, map: &RgbImage, alpha: f32) -> RgbImage {
+    let a = alpha.clamp(0.0, 1.0);
+    RgbImage::from_fn(frame.width(), frame.height(), |x, y| {
+        let f = frame.get_pixel(x, y).0;
+        let m = map.get_pixel_checked(x, y).map_or(f, |p| p.0);
+        Rgb([0, 1, 2].map(|c| (f32::from(f[c]) * (1.0 - a) + f32::from(m[c]) * a).round() as u8))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_major_flows_become_patch_rows() {
+        // 2 heads, CLS + 3 patches.
+        let flow = [9.0, 1.0, 2.0, 3.0, 9.0, 4.0, 5.0, 6.0];
+        let p = PatchFlow::from_heads(&flow, 2, 1);
+        assert_eq!(p.values, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
+        assert_eq!(p.patches(), 3);
+        let m = p.magnitude();
+        assert!((m[0] - 17f32.sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn colours_are_deterministic_and_span_the_range() {
+        let values: Vec<f32> = (0..4 * 6).map(|i| ((i * 7 % 11) as f32).sin()).collect();
+        let b = PatchFlow {
+            values,
+            channels: 4,
+        };
+        let blocks = [b.clone(), b];
+        let a = colour_blocks(&blocks, View::Pca, BasisKind::PerBlock);
+        assert_eq!(a, colour_blocks(&blocks, View::Pca, BasisKind::PerBlock));
+        assert_eq!(a[0], a[1]);
+        assert!(a[0].iter().any(|c| c[0] == 0) && a[0].iter().any(|c| c[0] == 255));
+        let s = colour_blocks(&blocks, View::Pca, BasisKind::Shared);
+        assert_eq!(
+            s[0], a[0],
+            "identical blocks: shared basis = per-block basis"
+        );
+        let m = colour_blocks(&blocks, View::Magnitude, BasisKind::PerBlock);
+        assert_eq!(m[0].len(), 6);
+    }
+
+    #[test]
+    fn render_upsamples_nearest() {
+        let grid = Grid { rows: 1, cols: 2 };
+        let img = render(&[[255, 0, 0], [0, 0, 255]], grid, 4, 2);
+        assert_eq!(img.get_pixel(1, 1).0, [255, 0, 0]);
+        assert_eq!(img.get_pixel(2, 0).0, [0, 0, 255]);
+    }
+}
