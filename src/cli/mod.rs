@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::BackendKind;
 
+pub mod blocks;
 pub mod common;
 pub mod info;
 pub mod maps;
@@ -33,4 +34,6 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Figure-5 AM-flow maps of a frame pair (PNG), and a JSON dump of every block's flow.
     Maps(maps::MapsArgs),
+    /// Rank the blocks over a clip or a dataset and propose the AM blocks.
+    Blocks(blocks::BlocksArgs),
 }

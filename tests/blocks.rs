@@ -1,0 +1,159 @@
+//! `amflow blocks` over a clip, a dataset folder and a list file, with the selection file it
+//! writes read back as training will read it.
+
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use amflow::cli::blocks::find_clips;
+use amflow::maps::selection::Selection;
+
+fn amflow(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_amflow"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A dataset: two classes holding the shared clips (linked), a frame folder, and a broken file.
+fn dataset(root: &Path) {
+    let clips = common::shared().join("clips");
+    for (class, name) in [
+        ("walking", "vtest.avi"),
+        ("boxing", "box.mp4"),
+        ("boxing", "bigbuckbunny.mp4"),
+    ] {
+        std::fs::create_dir_all(root.join(class)).unwrap();
+        std::os::unix::fs::symlink(clips.join(name), root.join(class).join(name)).unwrap();
+    }
+    let frames = root.join("walking").join("frames_0001");
+    std::fs::create_dir_all(&frames).unwrap();
+    for i in 0..6u8 {
+        image::RgbImage::from_fn(64, 48, |x, _| {
+            image::Rgb([(x as u8).wrapping_mul(4).wrapping_add(i * 10), 0, 0])
+        })
+        .save(frames.join(format!("img_{i:05}.png")))
+        .unwrap();
+    }
+    std::fs::write(root.join("boxing").join("broken.mp4"), b"not a video").unwrap();
+}
+
+#[test]
+fn finds_clips_at_any_depth_and_in_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    dataset(dir.path());
+    let clips = find_clips(dir.path()).unwrap();
+    let names: Vec<String> = clips
+        .iter()
+        .map(|p| p.strip_prefix(dir.path()).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "boxing/bigbuckbunny.mp4",
+            "boxing/box.mp4",
+            "boxing/broken.mp4",
+            "walking/frames_0001",
+            "walking/vtest.avi"
+        ]
+    );
+    let list = dir.path().join("train.txt");
+    std::fs::write(
+        &list,
+        "walking/vtest.avi 0\n# a comment\nboxing/box.mp4 1\n",
+    )
+    .unwrap();
+    assert_eq!(
+        find_clips(&list).unwrap(),
+        [
+            dir.path().join("walking/vtest.avi"),
+            dir.path().join("boxing/box.mp4")
+        ]
+    );
+    assert!(find_clips(&dir.path().join("nowhere")).is_err());
+}
+
+#[test]
+fn ranks_a_dataset_and_writes_the_selection() {
+    let dir = tempfile::tempdir().unwrap();
+    dataset(dir.path());
+    let out = dir.path().join("selection.json");
+    let tiny = common::tiny_dir();
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&tiny),
+        "blocks",
+        s(dir.path()),
+        "--size",
+        "56",
+        "--pairs",
+        "2",
+        "--top",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("skipped") && text.contains("broken.mp4"),
+        "{text}"
+    );
+    assert!(text.contains("proposed AM blocks"), "{text}");
+    let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(selection.clips, 4);
+    assert_eq!(selection.pairs, 8);
+    assert_eq!(selection.blocks.len(), 1);
+    assert_eq!(selection.scores.len(), 2, "the tiny model has two blocks");
+    assert_eq!(selection.indices(2).unwrap().len(), 1);
+
+    // --json prints the same selection.
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&tiny),
+        "blocks",
+        s(&common::shared().join("clips").join("box.mp4")),
+        "--size",
+        "56",
+        "--pairs",
+        "3",
+        "--json",
+    ]);
+    assert!(ok, "{text}");
+    let selection = Selection::from_json(&text).unwrap();
+    assert_eq!(
+        (selection.clips, selection.pairs, selection.blocks.len()),
+        (1, 3, 2)
+    );
+}
+
+#[test]
+fn nothing_to_rank_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.mp4"), b"not a video").unwrap();
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&common::tiny_dir()),
+        "blocks",
+        s(dir.path()),
+        "--size",
+        "56",
+    ]);
+    assert!(!ok);
+    assert!(
+        text.contains("no clip could be scored") && text.contains("broken.mp4"),
+        "{text}"
+    );
+}
