@@ -21,6 +21,10 @@ fn main() -> std::process::ExitCode {
             let launch = amflow::app::Launch {
                 backbone_dir: cli.backbone.clone(),
                 backend: cli.backend,
+                clip: cli
+                    .clip
+                    .clone()
+                    .map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Path),
             };
             let options = eframe::NativeOptions {
                 viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
@@ -40,6 +44,20 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo.
+#[cfg(target_arch = "wasm32")]
+fn launch_from_url() -> amflow::app::Launch {
+    let clip = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
+        .and_then(|params| params.get("clip"))
+        .filter(|url| !url.is_empty());
+    amflow::app::Launch {
+        clip: clip.map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Url),
+        ..Default::default()
     }
 }
 
@@ -73,12 +91,7 @@ fn main() {
             .start(
                 canvas,
                 eframe::WebOptions::default(),
-                Box::new(|cc| {
-                    Ok(Box::new(amflow::app::AmflowApp::new(
-                        cc,
-                        amflow::app::Launch::default(),
-                    )))
-                }),
+                Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch_from_url())))),
             )
             .await;
         if let Some(loading) = document.get_element_by_id("loading_text") {

@@ -1,10 +1,16 @@
 //! The eframe app, the same on the desktop and in the browser.
 //!
-//! This first version loads the backbone (the embedded default unless another is given) off the
-//! UI thread and shows what it loaded; the clip, the per-block AM-flow maps, block ranking and
-//! predictions build on it.
+//! So far it loads the backbone (the embedded default unless another is given) and opens a clip
+//! (the demo clip unless another is given), both off the UI thread, and shows the frame pair
+//! `(t, t+k)` with a timeline; the per-block AM-flow maps, block ranking and predictions build
+//! on it. In the browser the page's `<body data-amflow>` says where it is: `frames-ready` once
+//! the pair is on screen, `error` (with the message on the page) when something failed.
+
+pub mod clip;
 
 use std::sync::mpsc::{Receiver, channel};
+
+pub use clip::{ClipPanel, ClipSource};
 
 use crate::backend::BackendKind;
 use crate::model::{BackboneError, Dinov2};
@@ -16,6 +22,8 @@ pub struct Launch {
     pub backbone_dir: Option<std::path::PathBuf>,
     /// Where the model runs.
     pub backend: BackendKind,
+    /// The clip to open.
+    pub clip: ClipSource,
 }
 
 /// A loaded backbone, summarised for display.
@@ -35,6 +43,8 @@ enum State {
 pub struct AmflowApp {
     launch: Launch,
     state: State,
+    clip: ClipPanel,
+    marker: &'static str,
 }
 
 fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
@@ -69,9 +79,27 @@ impl AmflowApp {
         std::thread::spawn(work);
         #[cfg(target_arch = "wasm32")]
         wasm_bindgen_futures::spawn_local(async move { work() });
+        let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
         Self {
             launch,
             state: State::Loading(rx),
+            clip,
+            marker: "",
+        }
+    }
+
+    /// Tells the page (`<body data-amflow>`) where the app is; a no-op natively.
+    fn mark(&mut self, marker: &'static str) {
+        if self.marker == marker {
+            return;
+        }
+        self.marker = marker;
+        #[cfg(target_arch = "wasm32")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let _ = body.dataset().set("amflow", marker);
         }
     }
 }
@@ -113,6 +141,14 @@ impl eframe::App for AmflowApp {
                     ui.label(format!("loaded in {:.2} s", loaded.seconds));
                 }
             }
+            ui.separator();
+            self.clip.ui(ui);
         });
+        let failed = matches!(self.state, State::Failed(_)) || self.clip.error.is_some();
+        if failed {
+            self.mark("error");
+        } else if self.clip.pair_ready() {
+            self.mark("frames-ready");
+        }
     }
 }

@@ -22,6 +22,9 @@ pub struct Cli {
     /// dinov2-small by default.
     #[arg(long, global = true)]
     pub backbone: Option<PathBuf>,
+    /// A clip for the app to open (the embedded demo clip by default).
+    #[arg(long)]
+    pub clip: Option<PathBuf>,
     /// Where the model runs: cpu or wgpu.
     #[arg(long, global = true, default_value = "cpu")]
     pub backend: BackendKind,

@@ -1,0 +1,262 @@
+//! The app's clip: opened and decoded off the UI thread (a thread natively, a future in the
+//! browser), shown as the frame pair `(t, t+k)` with a timeline.
+
+use std::sync::mpsc::{Receiver, channel};
+
+use crate::video::{ClipError, ClipInfo, Frame};
+
+/// Decoded frames arriving from the background.
+type FramesReply = Receiver<Result<Vec<Frame>, ClipError>>;
+
+/// Where a clip comes from.
+#[derive(Debug, Clone, Default)]
+pub enum ClipSource {
+    /// The embedded demo clip.
+    #[default]
+    Demo,
+    /// A file on disk (native).
+    Path(std::path::PathBuf),
+    /// A URL the browser fetches (web).
+    Url(String),
+}
+
+/// A clip the app can read frames from; lives on the UI thread.
+enum Reader {
+    #[cfg(not(target_arch = "wasm32"))]
+    Native(std::sync::Arc<crate::video::Clip>),
+    #[cfg(target_arch = "wasm32")]
+    Memory(std::rc::Rc<crate::video::MemoryClip>),
+    #[cfg(target_arch = "wasm32")]
+    Web(std::rc::Rc<crate::video::web::WebVideo>),
+}
+
+impl Reader {
+    fn info(&self) -> &ClipInfo {
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Reader::Native(c) => c.info(),
+            #[cfg(target_arch = "wasm32")]
+            Reader::Memory(c) => c.info(),
+            #[cfg(target_arch = "wasm32")]
+            Reader::Web(c) => c.info(),
+        }
+    }
+
+    /// Starts decoding `indices`; the answer arrives on the returned channel.
+    fn request(
+        &self,
+        indices: Vec<usize>,
+        ctx: egui::Context,
+    ) -> Receiver<Result<Vec<Frame>, ClipError>> {
+        let (tx, rx) = channel();
+        match self {
+            #[cfg(not(target_arch = "wasm32"))]
+            Reader::Native(clip) => {
+                let clip = clip.clone();
+                std::thread::spawn(move || {
+                    let _ = tx.send(clip.frames(&indices));
+                    ctx.request_repaint();
+                });
+            }
+            #[cfg(target_arch = "wasm32")]
+            Reader::Memory(clip) => {
+                let clip = clip.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = tx.send(clip.frames(&indices));
+                    ctx.request_repaint();
+                });
+            }
+            #[cfg(target_arch = "wasm32")]
+            Reader::Web(clip) => {
+                let clip = clip.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = tx.send(clip.frames(&indices).await);
+                    ctx.request_repaint();
+                });
+            }
+        }
+        rx
+    }
+}
+
+/// Opens `source` in the background.
+fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipError>> {
+    let (tx, rx) = channel();
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || {
+        let clip = match source {
+            ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
+            ClipSource::Path(path) => crate::video::Clip::open(path),
+            ClipSource::Url(url) => Err(ClipError::Sampling(format!(
+                "{url}: the desktop app opens files, not URLs"
+            ))),
+        };
+        let _ = tx.send(clip.map(|c| Reader::Native(std::sync::Arc::new(c))));
+        ctx.request_repaint();
+    });
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async move {
+        let reader = match source {
+            ClipSource::Demo => {
+                crate::video::demo_clip().map(|c| Reader::Memory(std::rc::Rc::new(c)))
+            }
+            ClipSource::Url(url) => crate::video::web::WebVideo::from_url(&url)
+                .await
+                .map(|v| Reader::Web(std::rc::Rc::new(v))),
+            ClipSource::Path(path) => Err(ClipError::Browser(format!(
+                "{}: the web app opens URLs and picked files, not paths",
+                path.display()
+            ))),
+        };
+        let _ = tx.send(reader);
+        ctx.request_repaint();
+    });
+    rx
+}
+
+/// The clip panel's state.
+pub struct ClipPanel {
+    opening: Option<Receiver<Result<Reader, ClipError>>>,
+    reader: Option<Reader>,
+    /// The pair shown is `(t, t + k)`.
+    pub t: usize,
+    /// The frame offset.
+    pub k: usize,
+    shown: Option<(usize, usize)>,
+    pending: Option<(FramesReply, (usize, usize))>,
+    textures: Option<[egui::TextureHandle; 2]>,
+    /// The decoded pair on screen.
+    pub frames: Option<[Frame; 2]>,
+    /// The last error, shown in the panel.
+    pub error: Option<String>,
+}
+
+impl ClipPanel {
+    /// Starts opening `source`.
+    pub fn new(source: ClipSource, ctx: &egui::Context) -> Self {
+        Self {
+            opening: Some(open(source, ctx.clone())),
+            reader: None,
+            t: 0,
+            k: 1,
+            shown: None,
+            pending: None,
+            textures: None,
+            frames: None,
+            error: None,
+        }
+    }
+
+    /// The clip's info once it is open.
+    pub fn info(&self) -> Option<&ClipInfo> {
+        self.reader.as_ref().map(Reader::info)
+    }
+
+    /// Whether the pair `(t, t+k)` is decoded and on screen.
+    pub fn pair_ready(&self) -> bool {
+        self.textures.is_some() && self.shown == Some((self.t, self.k))
+    }
+
+    /// Polls the background work and asks for the current pair when it changed.
+    fn poll(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.opening
+            && let Ok(result) = rx.try_recv()
+        {
+            self.opening = None;
+            match result {
+                Ok(reader) => {
+                    let frames = reader.info().frames;
+                    self.t = self.t.min(frames.saturating_sub(2));
+                    self.reader = Some(reader);
+                }
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        if let Some((rx, pair)) = &self.pending
+            && let Ok(result) = rx.try_recv()
+        {
+            let pair = *pair;
+            self.pending = None;
+            match result {
+                Ok(frames) if frames.len() == 2 => {
+                    let load = |i: usize, f: &Frame| {
+                        let image = egui::ColorImage::from_rgb(
+                            [f.width() as usize, f.height() as usize],
+                            f.as_raw(),
+                        );
+                        ctx.load_texture(format!("frame{i}"), image, egui::TextureOptions::LINEAR)
+                    };
+                    self.textures = Some([load(0, &frames[0]), load(1, &frames[1])]);
+                    self.frames = Some([frames[0].clone(), frames[1].clone()]);
+                    self.shown = Some(pair);
+                    self.error = None;
+                }
+                Ok(_) => {
+                    self.error = Some("the decoder returned the wrong number of frames".into())
+                }
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        let Some(reader) = &self.reader else { return };
+        let frames = reader.info().frames;
+        let wanted = (self.t, self.k);
+        if self.pending.is_none() && self.shown != Some(wanted) && frames >= 2 {
+            let u = (self.t + self.k).min(frames - 1);
+            let rx = reader.request(vec![self.t, u], ctx.clone());
+            self.pending = Some((rx, wanted));
+        }
+    }
+
+    /// Draws the panel: clip facts, the timeline, the frame pair.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.poll(ui.ctx());
+        if self.opening.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("opening the clip…");
+            });
+        }
+        if let Some(info) = self.info() {
+            let (frames, fps, w, h, name) = (
+                info.frames,
+                info.fps,
+                info.width,
+                info.height,
+                info.name.clone(),
+            );
+            let time = info.timestamps.get(self.t).copied().unwrap_or(0.0);
+            ui.label(format!(
+                "clip: {name} — {frames} frames, {fps:.2} fps, {w}×{h}"
+            ));
+            if frames >= 2 {
+                ui.horizontal(|ui| {
+                    ui.add(egui::Slider::new(&mut self.t, 0..=frames - 2).text("frame t"));
+                    ui.add(egui::Slider::new(&mut self.k, 1..=8.min(frames - 1)).text("offset k"));
+                    ui.label(format!("{time:.2} s"));
+                });
+                self.t = self.t.min(frames.saturating_sub(1 + self.k));
+            }
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(egui::Color32::RED, error);
+        }
+        if let Some(textures) = &self.textures {
+            ui.horizontal(|ui| {
+                for (texture, label) in textures.iter().zip(["t", "t+k"]) {
+                    ui.vertical(|ui| {
+                        let size = texture.size_vec2();
+                        let scale = (320.0 / size.x).min(1.0);
+                        ui.image((texture.id(), size * scale));
+                        ui.label(label);
+                    });
+                }
+            });
+        }
+        if self.pending.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("decoding…");
+            });
+        }
+    }
+}

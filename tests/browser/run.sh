@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# End-to-end test of amflow's web build in headless Chromium (WebGPU on SwiftShader, no GPU):
+# build the page with trunk, serve it on loopback, load it, wait for the page's marker
+# (<body data-amflow="frames-ready">, or "error"), and keep a screenshot of each run.
+#
+#   1. a real clip by URL: ?clip=vtest-2s.webm (VP9, decoded by the browser's <video>);
+#   2. the default: the embedded demo clip.
+#
+# Needs trunk and wasm-bindgen on PATH, Debian's chromium, Node ≥ 20 (see .ci/setup).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+OUT=${OUT:-$ROOT/target/browser-e2e}
+DIST=$OUT/dist
+PORT=${PORT:-8765}
+mkdir -p "$OUT"
+
+cd "$ROOT"
+trunk build web/index.html --dist "$DIST" --offline --no-sri
+cp tests/data/vtest-2s.webm "$DIST/"
+
+[ -d "$HERE/node_modules/playwright-core" ] || (cd "$HERE" && npm install --no-audit --no-fund --silent)
+
+python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DIST" >"$OUT/http.log" 2>&1 &
+HTTP_PID=$!
+trap 'kill $HTTP_PID 2>/dev/null || true' EXIT INT TERM
+i=0
+until python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "http://127.0.0.1:$PORT/index.html" 2>/dev/null; do
+  i=$((i+1)); [ $i -lt 50 ] || { echo "http server did not come up"; exit 1; }; sleep 0.1
+done
+
+export FAIL_MARKER='body[data-amflow="error"]'
+status=0
+for run in "clip:index.html?clip=vtest-2s.webm" "demo:index.html"; do
+  name=${run%%:*}; page=${run#*:}
+  echo "::: browser: $page"
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" 'body[data-amflow="frames-ready"]' 240000); then
+    echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
+    status=1
+  fi
+done
+exit $status
