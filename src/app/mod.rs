@@ -99,7 +99,13 @@ impl AmflowApp {
             .and_then(|w| w.document())
             .and_then(|d| d.body())
         {
-            let _ = body.dataset().set("amflow", marker);
+            let dataset = body.dataset();
+            if let Some(info) = self.clip.info() {
+                // What the browser made of the clip, for tests: data-amflow-frames, -fps.
+                let _ = dataset.set("amflowFrames", &info.frames.to_string());
+                let _ = dataset.set("amflowFps", &format!("{:.2}", info.fps));
+            }
+            let _ = dataset.set("amflow", marker);
         }
     }
 }

@@ -2,14 +2,19 @@
 //! by an off-screen `<video>` element. Frames are read by seeking the element to each sampled
 //! time and drawing it into a canvas, never by playing the clip through.
 //!
-//! Browsers do not report a video's frame rate, so a clip is read as
-//! [`WebVideo::DEFAULT_FPS`] frames per second unless the caller knows better
-//! ([`WebVideo::with_fps`]); frame `i` is the picture shown at time `(i + ½)/fps`, the middle
-//! of its interval, so rounding never lands on the neighbour.
+//! Browsers do not report a video's frame rate. Opening a clip measures it: the muted video
+//! plays for about a second while `requestVideoFrameCallback` reports the media time of every
+//! frame presented; the shortest step between two is one frame (snapped to the usual rates
+//! within 3 %). Where the browser lacks that callback, or playback shows too few frames, the
+//! clip is read at [`WebVideo::DEFAULT_FPS`]; [`WebVideo::with_fps`] overrides either. Frame `i`
+//! is the picture shown at time `(i + ½)/fps`, the middle of its interval, so rounding never
+//! lands on the neighbour.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-use js_sys::{Array, Function, Promise, Uint8Array};
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -125,9 +130,9 @@ impl WebVideo {
             .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
             .dyn_into()
             .map_err(|_| ClipError::Browser("no 2d canvas context".into()))?;
-        let frames = ((duration * Self::DEFAULT_FPS).floor() as usize).max(1);
-        let info =
-            ClipInfo::constant_rate(name.to_string(), frames, Self::DEFAULT_FPS, width, height);
+        let fps = measure_fps(&video).await.unwrap_or(Self::DEFAULT_FPS);
+        let frames = ((duration * fps).floor() as usize).max(1);
+        let info = ClipInfo::constant_rate(name.to_string(), frames, fps, width, height);
         Ok(Self {
             info,
             video,
@@ -213,6 +218,93 @@ impl Drop for WebVideo {
             let _ = Url::revoke_object_url(&url);
         }
     }
+}
+
+/// Common frame rates a measured rate is snapped to.
+const COMMON_RATES: [f64; 15] = [
+    6.0, 8.0, 10.0, 12.0, 12.5, 15.0, 23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0,
+];
+
+/// `fps` snapped to the nearest common rate within 3 %.
+fn snap(fps: f64) -> f64 {
+    COMMON_RATES
+        .iter()
+        .copied()
+        .min_by(|a, b| (a - fps).abs().total_cmp(&(b - fps).abs()))
+        .filter(|r| (r - fps).abs() <= 0.03 * r)
+        .unwrap_or(fps)
+}
+
+/// Resolves after `ms` milliseconds.
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Measures the frame rate by playing the muted video for about a second and recording the
+/// media time of every presented frame (`requestVideoFrameCallback`, called through `Reflect`
+/// since web-sys marks it unstable). `None` when the browser cannot tell.
+async fn measure_fps(video: &HtmlVideoElement) -> Option<f64> {
+    let request: Function = Reflect::get(video, &"requestVideoFrameCallback".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let times = Rc::new(RefCell::new(Vec::<f64>::new()));
+    let done = Rc::new(Cell::new(false));
+    type Callback = Closure<dyn FnMut(f64, JsValue)>;
+    let slot: Rc<RefCell<Option<Callback>>> = Rc::new(RefCell::new(None));
+    let callback: Callback = {
+        let (times, done, slot, request, video) = (
+            times.clone(),
+            done.clone(),
+            slot.clone(),
+            request.clone(),
+            video.clone(),
+        );
+        Closure::new(move |_now: f64, metadata: JsValue| {
+            if done.get() {
+                return;
+            }
+            if let Some(t) = Reflect::get(&metadata, &"mediaTime".into())
+                .ok()
+                .and_then(|t| t.as_f64())
+            {
+                times.borrow_mut().push(t);
+            }
+            if times.borrow().len() < 12
+                && let Ok(again) = slot.try_borrow()
+                && let Some(again) = again.as_ref()
+            {
+                let _ = request.call1(&video, again.as_ref().unchecked_ref());
+            }
+        })
+    };
+    request
+        .call1(video, callback.as_ref().unchecked_ref())
+        .ok()?;
+    *slot.borrow_mut() = Some(callback);
+    let played = match video.play() {
+        Ok(promise) => JsFuture::from(promise).await.is_ok(),
+        Err(_) => false,
+    };
+    if played {
+        sleep(1200).await;
+    }
+    video.pause().ok();
+    // A callback may still be pending (the next seek presents a frame): it must stay alive and
+    // do nothing. The closure holds its own slot, a cycle of one small closure per clip opened.
+    done.set(true);
+    let times = times.borrow();
+    let step = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d > 1e-4)
+        .fold(f64::INFINITY, f64::min);
+    (times.len() >= 3 && step.is_finite()).then(|| snap(1.0 / step))
 }
 
 /// The frame size drawn for a `w × h` video: short side at most [`MAX_SHORT_SIDE`].

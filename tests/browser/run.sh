@@ -31,10 +31,13 @@ done
 
 export FAIL_MARKER='body[data-amflow="error"]'
 status=0
-for run in "clip:index.html?clip=vtest-2s.webm" "demo:index.html"; do
-  name=${run%%:*}; page=${run#*:}
-  echo "::: browser: $page"
-  if ! (cd "$HERE" && UDD_PARENT="$OUT" node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" 'body[data-amflow="frames-ready"]' 240000); then
+# name | page | what the page must show: the pair on screen, and the clip's frame count and rate
+# as the browser measured them (vtest-2s.webm: 2 s at 10 fps; the demo clip: 40 frames at 10 fps).
+for run in "clip|index.html?clip=vtest-2s.webm|20|10.00" "demo|index.html|40|10.00"; do
+  IFS='|' read -r name page frames fps <<<"$run"
+  marker="body[data-amflow=\"frames-ready\"][data-amflow-frames=\"$frames\"][data-amflow-fps=\"$fps\"]"
+  echo "::: browser: $page (waiting for $marker)"
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
     echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
     status=1
   fi
