@@ -12,4 +12,5 @@ pub mod embedded;
 pub mod flow;
 pub mod maps;
 pub mod model;
+pub mod synth;
 pub mod video;

@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod common;
 pub mod info;
 pub mod maps;
+pub mod synth;
 
 /// AM flow: motion read out of the attention maps of a frozen DINOv2.
 #[derive(Debug, Parser)]
@@ -39,4 +40,6 @@ pub enum Command {
     Maps(maps::MapsArgs),
     /// Rank the blocks over a clip or a dataset and propose the AM blocks.
     Blocks(blocks::BlocksArgs),
+    /// Write the synthetic motion dataset (classes one frame cannot tell apart).
+    Synth(synth::SynthArgs),
 }

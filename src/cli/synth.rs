@@ -1,0 +1,160 @@
+//! `amflow synth`: writes the synthetic motion dataset (see [`crate::synth`]) as frame folders,
+//! `OUT/{train,test}/<class>/<clip>/img_00001.jpg …`, with `classes.txt` and mmaction2-style
+//! lists `train.txt` and `test.txt` (`path label`). The folder appears whole or not at all: it is
+//! written beside OUT and renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::synth::{CLASSES, ClipSpec, Split, SynthConfig};
+
+/// Arguments of `amflow synth`.
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// The dataset folder to create.
+    pub out: PathBuf,
+    /// Seed: the same seed gives the same dataset, byte for byte.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// The camera pans (at a random velocity per clip).
+    #[arg(long)]
+    pub pan: bool,
+    /// Frames per clip.
+    #[arg(long, default_value_t = 8)]
+    pub frames: usize,
+    /// Frame side in pixels.
+    #[arg(long, default_value_t = 112)]
+    pub size: u32,
+    /// Training clips per class.
+    #[arg(long, default_value_t = 16)]
+    pub train: usize,
+    /// Test clips per class.
+    #[arg(long, default_value_t = 6)]
+    pub test: usize,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `amflow synth` can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    /// OUT is already there.
+    #[error("{0} exists; choose another folder or pass --force to replace it")]
+    Exists(PathBuf),
+    /// Sizes that make no dataset.
+    #[error("{0}")]
+    Sizes(String),
+    /// Writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
+    move |source| SynthError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Runs `amflow synth`.
+pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
+    if args.frames < 2 || !(28..=1024).contains(&args.size) || args.train + args.test == 0 {
+        return Err(SynthError::Sizes(format!(
+            "--frames must be at least 2 (got {}), --size between 28 and 1024 (got {}), and some clips asked for",
+            args.frames, args.size
+        )));
+    }
+    if args.out.exists() && !args.force {
+        return Err(SynthError::Exists(args.out.clone()));
+    }
+    let config = SynthConfig {
+        seed: args.seed,
+        frames: args.frames,
+        size: args.size,
+        train_per_class: args.train,
+        test_per_class: args.test,
+        pan: args.pan,
+    };
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = args
+        .out
+        .with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = write(&config, &staging);
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if args.out.exists() {
+        std::fs::remove_dir_all(&args.out).map_err(io(&args.out))?;
+    }
+    std::fs::rename(&staging, &args.out).map_err(io(&args.out))?;
+    println!(
+        "wrote {}: {} classes × ({} train + {} test) clips of {} frames at {}×{}{}",
+        args.out.display(),
+        CLASSES.len(),
+        args.train,
+        args.test,
+        args.frames,
+        args.size,
+        args.size,
+        if args.pan { ", panning camera" } else { "" }
+    );
+    Ok(())
+}
+
+fn write(config: &SynthConfig, root: &Path) -> Result<(), SynthError> {
+    let total = CLASSES.len() * (config.train_per_class + config.test_per_class);
+    let bar = ProgressBar::new(total as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} clips  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    std::fs::create_dir_all(root).map_err(io(root))?;
+    let classes = root.join("classes.txt");
+    std::fs::write(&classes, CLASSES.join("\n") + "\n").map_err(io(&classes))?;
+    for (split, per_class) in [
+        (Split::Train, config.train_per_class),
+        (Split::Test, config.test_per_class),
+    ] {
+        let mut list = String::new();
+        for (label, class) in CLASSES.iter().enumerate() {
+            for index in 0..per_class {
+                let rel = format!("{}/{class}/{index:04}", split.name());
+                let dir = root.join(&rel);
+                std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+                let spec = ClipSpec::new(config, split, label, index);
+                for t in 0..config.frames {
+                    let path = dir.join(format!("img_{:05}.jpg", t + 1));
+                    let mut bytes = Vec::new();
+                    let encoder =
+                        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92);
+                    spec.frame(t)
+                        .write_with_encoder(encoder)
+                        .map_err(|e| SynthError::Io {
+                            path: path.clone(),
+                            source: std::io::Error::other(e),
+                        })?;
+                    std::fs::write(&path, bytes).map_err(io(&path))?;
+                }
+                list.push_str(&format!("{rel} {label}\n"));
+                bar.inc(1);
+            }
+        }
+        let path = root.join(format!("{}.txt", split.name()));
+        std::fs::write(&path, list).map_err(io(&path))?;
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
