@@ -11,6 +11,8 @@ type FramesReply = Receiver<Result<Vec<Frame>, ClipError>>;
 /// Where a clip comes from.
 #[derive(Debug, Clone, Default)]
 pub enum ClipSource {
+    /// A file dropped on the window or the page.
+    Dropped(egui::DroppedFileHandle),
     /// The embedded demo clip.
     #[default]
     Demo,
@@ -85,6 +87,7 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
     #[cfg(not(target_arch = "wasm32"))]
     std::thread::spawn(move || {
         let clip = match source {
+            ClipSource::Dropped(file) => crate::video::Clip::open(file.path()),
             ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
             ClipSource::Path(path) => crate::video::Clip::open(path),
             ClipSource::Url(url) => Err(ClipError::Sampling(format!(
@@ -97,6 +100,16 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
     #[cfg(target_arch = "wasm32")]
     wasm_bindgen_futures::spawn_local(async move {
         let reader = match source {
+            ClipSource::Dropped(file) => {
+                let name = file.path().display().to_string();
+                match file.bytes_async().await {
+                    // The browser sniffs the format; any it plays will do.
+                    Ok(bytes) => crate::video::web::WebVideo::from_bytes(&name, &bytes, "")
+                        .await
+                        .map(|v| Reader::Web(std::rc::Rc::new(v))),
+                    Err(e) => Err(ClipError::Browser(format!("{name}: {e}"))),
+                }
+            }
             ClipSource::Demo => {
                 crate::video::demo_clip().map(|c| Reader::Memory(std::rc::Rc::new(c)))
             }
@@ -207,9 +220,16 @@ impl ClipPanel {
         }
     }
 
-    /// Draws the panel: clip facts, the timeline, the frame pair.
+    /// Draws the panel: clip facts, the timeline, the frame pair. A file dropped on the window
+    /// replaces the clip.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
+        if let Some(file) = ui.ctx().input(|i| i.raw.dropped_files.first().cloned()) {
+            *self = Self::new(ClipSource::Dropped(file), ui.ctx());
+        }
         self.poll(ui.ctx());
+        ui.weak(
+            "drop a video, an animated GIF/WebP or (natively) a folder of frames here to open it",
+        );
         if self.opening.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();

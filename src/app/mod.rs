@@ -44,7 +44,8 @@ pub struct AmflowApp {
     launch: Launch,
     state: State,
     clip: ClipPanel,
-    marker: &'static str,
+    /// What the page was last told: (marker, frames, fps).
+    marker: (&'static str, usize, String),
 }
 
 fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
@@ -84,29 +85,33 @@ impl AmflowApp {
             launch,
             state: State::Loading(rx),
             clip,
-            marker: "",
+            marker: ("", 0, String::new()),
         }
     }
 
-    /// Tells the page (`<body data-amflow>`) where the app is; a no-op natively.
+    /// Tells the page where the app is: `<body data-amflow>` is `loading`, `frames-ready` or
+    /// `error`, and `data-amflow-frames` / `data-amflow-fps` say what the browser made of the
+    /// clip (for tests). A no-op natively.
     fn mark(&mut self, marker: &'static str) {
-        if self.marker == marker {
+        let (frames, fps) = self
+            .clip
+            .info()
+            .map_or((0, String::new()), |i| (i.frames, format!("{:.2}", i.fps)));
+        let state = (marker, frames, fps);
+        if self.marker == state {
             return;
         }
-        self.marker = marker;
         #[cfg(target_arch = "wasm32")]
         if let Some(body) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.body())
         {
             let dataset = body.dataset();
-            if let Some(info) = self.clip.info() {
-                // What the browser made of the clip, for tests: data-amflow-frames, -fps.
-                let _ = dataset.set("amflowFrames", &info.frames.to_string());
-                let _ = dataset.set("amflowFps", &format!("{:.2}", info.fps));
-            }
+            let _ = dataset.set("amflowFrames", &state.1.to_string());
+            let _ = dataset.set("amflowFps", &state.2);
             let _ = dataset.set("amflow", marker);
         }
+        self.marker = state;
     }
 }
 
@@ -155,6 +160,8 @@ impl eframe::App for AmflowApp {
             self.mark("error");
         } else if self.clip.pair_ready() {
             self.mark("frames-ready");
+        } else {
+            self.mark("loading");
         }
     }
 }

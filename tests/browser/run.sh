@@ -4,7 +4,8 @@
 # (<body data-amflow="frames-ready">, or "error"), and keep a screenshot of each run.
 #
 #   1. a real clip by URL: ?clip=vtest-2s.webm (VP9, decoded by the browser's <video>);
-#   2. the default: the embedded demo clip.
+#   2. the default: the embedded demo clip;
+#   3. the demo, then vtest-2s.webm dropped on the page as a user drags a file in.
 #
 # Needs trunk and wasm-bindgen on PATH, Debian's chromium, Node ≥ 20 (see .ci/setup).
 set -euo pipefail
@@ -42,4 +43,9 @@ for run in "clip|index.html?clip=vtest-2s.webm|20|10.00" "demo|index.html|40|10.
     status=1
   fi
 done
+echo "::: browser: drop vtest-2s.webm on the page"
+if ! (cd "$HERE" && UDD_PARENT="$OUT" node drop.mjs "http://127.0.0.1:$PORT/index.html" vtest-2s.webm "$OUT/drop.png" 20 10.00); then
+  echo "browser run 'drop' failed (screenshot: $OUT/drop.png)"
+  status=1
+fi
 exit $status
