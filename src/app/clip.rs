@@ -13,6 +13,8 @@ type FramesReply = Receiver<Result<Vec<Frame>, ClipError>>;
 pub enum ClipSource {
     /// A file dropped on the window or the page.
     Dropped(egui::DroppedFileHandle),
+    /// A file picked in the browser: its name and bytes.
+    Bytes(String, std::sync::Arc<Vec<u8>>),
     /// The embedded demo clip.
     #[default]
     Demo,
@@ -90,6 +92,9 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
             ClipSource::Dropped(file) => crate::video::Clip::open(file.path()),
             ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
             ClipSource::Path(path) => crate::video::Clip::open(path),
+            ClipSource::Bytes(name, _) => Err(ClipError::Sampling(format!(
+                "{name}: the desktop app opens files by path"
+            ))),
             ClipSource::Url(url) => Err(ClipError::Sampling(format!(
                 "{url}: the desktop app opens files, not URLs"
             ))),
@@ -112,6 +117,11 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
             }
             ClipSource::Demo => {
                 crate::video::demo_clip().map(|c| Reader::Memory(std::rc::Rc::new(c)))
+            }
+            ClipSource::Bytes(name, bytes) => {
+                crate::video::web::WebVideo::from_bytes(&name, &bytes, "")
+                    .await
+                    .map(|v| Reader::Web(std::rc::Rc::new(v)))
             }
             ClipSource::Url(url) => crate::video::web::WebVideo::from_url(&url)
                 .await
@@ -142,6 +152,9 @@ pub struct ClipPanel {
     pub frames: Option<[Frame; 2]>,
     /// The last error, shown in the panel.
     pub error: Option<String>,
+    /// A file being picked in the browser.
+    #[cfg(target_arch = "wasm32")]
+    picking: Option<Receiver<super::pick::Picked>>,
 }
 
 impl ClipPanel {
@@ -157,6 +170,8 @@ impl ClipPanel {
             textures: None,
             frames: None,
             error: None,
+            #[cfg(target_arch = "wasm32")]
+            picking: None,
         }
     }
 
@@ -218,6 +233,36 @@ impl ClipPanel {
             let rx = reader.request(vec![self.t, u], ctx.clone());
             self.pending = Some((rx, wanted));
         }
+    }
+
+    /// The "open a clip…" button (the browser's file picker; on the desktop, clips come from
+    /// `--clip` and drag and drop).
+    pub fn open_controls(&mut self, ui: &mut egui::Ui) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            if ui.button("open a clip…").clicked() {
+                match super::pick::pick_file(ui.ctx().clone()) {
+                    Ok(rx) => self.picking = Some(rx),
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            if let Some(rx) = &self.picking
+                && let Ok(picked) = rx.try_recv()
+            {
+                self.picking = None;
+                match picked {
+                    Ok((name, bytes)) => {
+                        *self = Self::new(
+                            ClipSource::Bytes(name, std::sync::Arc::new(bytes)),
+                            ui.ctx(),
+                        );
+                    }
+                    Err(e) => self.error = Some(e),
+                }
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = ui;
     }
 
     /// Draws the panel: clip facts, the timeline, the frame pair. A file dropped on the window

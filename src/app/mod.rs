@@ -7,6 +7,8 @@
 //! the pair is on screen, `error` (with the message on the page) when something failed.
 
 pub mod clip;
+#[cfg(target_arch = "wasm32")]
+mod pick;
 
 use std::sync::mpsc::{Receiver, channel};
 
@@ -125,8 +127,13 @@ impl eframe::App for AmflowApp {
                 Err(e) => State::Failed(e.to_string()),
             };
         }
+        egui::Panel::top("top").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                self.clip.open_controls(ui);
+                ui.heading("amflow — AM flow in image transformers");
+            });
+        });
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.heading("amflow — AM flow in image transformers");
             ui.label(format!("backend: {}", self.launch.backend));
             match &self.state {
                 State::Loading(_) => {

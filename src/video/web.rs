@@ -125,7 +125,12 @@ impl WebVideo {
         canvas.set_width(width);
         canvas.set_height(height);
         let context: CanvasRenderingContext2d = canvas
-            .get_context("2d")
+            .get_context_with_context_options("2d", &{
+                // Every frame is read back: ask for a canvas kept in CPU memory.
+                let options = js_sys::Object::new();
+                let _ = Reflect::set(&options, &"willReadFrequently".into(), &true.into());
+                options.into()
+            })
             .map_err(|e| browser(name, e))?
             .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
             .dyn_into()

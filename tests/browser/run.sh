@@ -5,7 +5,8 @@
 #
 #   1. a real clip by URL: ?clip=vtest-2s.webm (VP9, decoded by the browser's <video>);
 #   2. the default: the embedded demo clip;
-#   3. the demo, then vtest-2s.webm dropped on the page as a user drags a file in.
+#   3. the demo, then vtest-2s.webm dropped on the page as a user drags a file in;
+#   4. the demo, then vtest-2s.webm chosen with the "open a clip…" button's file picker.
 #
 # Needs trunk and wasm-bindgen on PATH, Debian's chromium, Node ≥ 20 (see .ci/setup).
 set -euo pipefail
@@ -43,9 +44,12 @@ for run in "clip|index.html?clip=vtest-2s.webm|20|10.00" "demo|index.html|40|10.
     status=1
   fi
 done
-echo "::: browser: drop vtest-2s.webm on the page"
-if ! (cd "$HERE" && UDD_PARENT="$OUT" node drop.mjs "http://127.0.0.1:$PORT/index.html" vtest-2s.webm "$OUT/drop.png" 20 10.00); then
-  echo "browser run 'drop' failed (screenshot: $OUT/drop.png)"
-  status=1
-fi
+for mode in drop pick; do
+  echo "::: browser: $mode vtest-2s.webm"
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" node open-file.mjs "$mode" "http://127.0.0.1:$PORT/index.html" \
+      vtest-2s.webm "$DIST/vtest-2s.webm" "$OUT/$mode.png" 20 10.00); then
+    echo "browser run '$mode' failed (screenshot: $OUT/$mode.png)"
+    status=1
+  fi
+done
 exit $status

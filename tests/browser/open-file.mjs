@@ -1,12 +1,14 @@
-// Drops a video file on amflow's page, as a user dragging it from their desktop would, and
-// waits for the app to show it.
-// usage: node drop.mjs <url> <file name served beside the page> <out.png> <frames> <fps>
-// exit 0: the dropped clip is on screen with that frame count and rate; 1 otherwise.
+// Opens a video file in amflow's page as a user would — dropped on the page (drop), or chosen
+// with the "open a clip…" button and the browser's file picker (pick) — and waits for the app
+// to show it.
+// usage: node open-file.mjs drop|pick <url> <file served beside the page> <local path of it>
+//                           <out.png> <frames> <fps>
+// exit 0: the clip is on screen with that frame count and rate; 1 otherwise.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const [url, file, out, frames, fps] = process.argv.slice(2);
+const [mode, url, file, local, out, frames, fps] = process.argv.slice(2);
 const FLAGS = [
   '--no-sandbox', '--enable-unsafe-webgpu',
   '--enable-features=Vulkan,CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies',
@@ -21,27 +23,37 @@ const ctx = await chromium.launchPersistentContext(udd, {
   viewport: { width: 800, height: 600 }, timeout: 60000,
 });
 const page = ctx.pages()[0] ?? await ctx.newPage();
-page.on('console', m => { if (m.type() === 'error') console.log(`[console.error] ${m.text()}`); });
+page.on('console', m => console.log(`[console.${m.type()}] ${m.text()}`));
 page.on('pageerror', e => console.log(`[pageerror] ${e.message}`));
 let rc = 0;
 try {
   await page.goto(url, { waitUntil: 'load', timeout: 120000 });
   await page.waitForSelector('body[data-amflow="frames-ready"]', { timeout: 240000 });
-  // Build a DataTransfer holding the file and drop it on the canvas.
-  const dt = await page.evaluateHandle(async (name) => {
-    const blob = await (await fetch(name)).blob();
-    const transfer = new DataTransfer();
-    transfer.items.add(new File([blob], name, { type: blob.type }));
-    return transfer;
-  }, file);
-  for (const type of ['dragenter', 'dragover', 'drop']) {
-    await page.dispatchEvent('#amflow_canvas', type, { dataTransfer: dt });
+  if (mode === 'pick') {
+    // The button sits at the left of the top bar (egui draws it on the canvas).
+    await page.waitForTimeout(500);
+    const [chooser] = await Promise.all([
+      page.waitForEvent('filechooser', { timeout: 30000 }),
+      page.mouse.click(50, 13),
+    ]);
+    await chooser.setFiles(local);
+  } else {
+    // A DataTransfer holding the file, dropped on the canvas.
+    const dt = await page.evaluateHandle(async (name) => {
+      const blob = await (await fetch(name)).blob();
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([blob], name, { type: blob.type }));
+      return transfer;
+    }, file);
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      await page.dispatchEvent('#amflow_canvas', type, { dataTransfer: dt });
+    }
   }
   const want = `body[data-amflow="frames-ready"][data-amflow-frames="${frames}"][data-amflow-fps="${fps}"]`;
   await page.waitForSelector(`${want}, body[data-amflow="error"]`, { timeout: 240000 });
   if (await page.$('body[data-amflow="error"]')) { console.log('the page reported an error'); rc = 1; }
-  else console.log(`dropped ${file}: ${want}`);
-} catch (e) { console.log('drop test failed: ' + e.message.split('\n')[0]); rc = 1; }
+  else console.log(`${mode}: ${file}: ${want}`);
+} catch (e) { console.log(`${mode} test failed: ` + e.message.split('\n')[0]); rc = 1; }
 await page.screenshot({ path: out });
 await ctx.close();
 fs.rmSync(udd, { recursive: true, force: true });
