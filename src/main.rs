@@ -11,6 +11,9 @@ fn main() -> std::process::ExitCode {
         Some(Command::Info(args)) => {
             amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
         }
+        Some(Command::Bench(args)) => {
+            amflow::cli::bench::run(args, cli.backbone.as_ref()).map_err(Into::into)
+        }
         Some(Command::Synth(args)) => amflow::cli::synth::run(args).map_err(Into::into),
         Some(Command::Blocks(args)) => {
             amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)

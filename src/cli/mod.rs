@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::BackendKind;
 
+pub mod bench;
 pub mod blocks;
 pub mod common;
 pub mod info;
@@ -40,6 +41,8 @@ pub enum Command {
     Maps(maps::MapsArgs),
     /// Rank the blocks over a clip or a dataset and propose the AM blocks.
     Blocks(blocks::BlocksArgs),
+    /// Time the fused AM-flow kernel and the pair maps, each beside its reference.
+    Bench(bench::BenchArgs),
     /// Write the synthetic motion dataset (classes one frame cannot tell apart).
     Synth(synth::SynthArgs),
 }

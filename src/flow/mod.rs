@@ -6,6 +6,7 @@
 //! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow.
 
 pub mod aligned;
+pub mod kernel;
 pub mod vanilla;
 
 use burn::tensor::Tensor;
@@ -13,6 +14,7 @@ use burn::tensor::Tensor;
 use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
+pub use kernel::{FlowKernel, Fused, TensorOps};
 pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
 
 /// Every block's attention signals for one frame pair.
@@ -25,8 +27,17 @@ pub struct PairFlows {
 }
 
 /// Runs the backbone once on `pixels` `[2, 3, H, W]` (frame t, frame t+k) and computes every
-/// block's vanilla flow and column sums.
+/// block's vanilla flow (with the fused kernel where it runs) and column sums.
 pub fn pair_flows(backbone: &Dinov2, pixels: Tensor<4>) -> Result<PairFlows, InputError> {
+    pair_flows_with(backbone, pixels, &Fused)
+}
+
+/// [`pair_flows`] with a chosen way of computing the vanilla flow.
+pub fn pair_flows_with(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+    kernel: &dyn FlowKernel,
+) -> Result<PairFlows, InputError> {
     let [b, _, _, _] = pixels.dims();
     if b != 2 {
         return Err(InputError::Batch {
@@ -41,7 +52,7 @@ pub fn pair_flows(backbone: &Dinov2, pixels: Tensor<4>) -> Result<PairFlows, Inp
         let [_, h, n, _] = logits.dims();
         let t = logits.clone().narrow(0, 0, 1);
         let t1 = logits.clone().narrow(0, 1, 1);
-        vanilla.push(vanilla_flow(t, t1).reshape([h, n]));
+        vanilla.push(kernel.vanilla_flow(t, t1).reshape([h, n]));
         colsum.push(column_sums(burn::tensor::activation::softmax(logits, 3)));
     }
     Ok(PairFlows { vanilla, colsum })

@@ -36,7 +36,7 @@ pub fn clip_vanilla_flow(logits: Tensor<4>) -> Tensor<3> {
     }
     let current = logits.clone().narrow(0, 0, t - 1); // [T−1, H, N, N]
     let next = logits.narrow(0, 1, t - 1); // [T−1, H, N, N]
-    let flows = vanilla_flow(current, next); // [T−1, H, N]
+    let flows = super::kernel::FlowKernel::vanilla_flow(&super::kernel::Fused, current, next); // [T−1, H, N]
     Tensor::cat(vec![flows, Tensor::zeros([1, h, n], &device)], 0)
 }
 

@@ -1,0 +1,260 @@
+//! `amflow bench`: timings of the work the app and the command line do, each beside the
+//! reference it is compared with, measured in the same run.
+//!
+//! Every case runs `--warmup` times untimed (shader compilation, autotuning, allocation), then
+//! `--runs` times; each run ends with a device sync so GPU work is inside the time. Medians
+//! are reported.
+
+use std::path::PathBuf;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use serde::Serialize;
+
+use crate::backend::BackendKind;
+use crate::flow::{FlowKernel, Fused, TensorOps, pair_flows_with};
+use crate::model::{BackboneError, InputError};
+
+/// Arguments of `amflow bench`.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Which cases: `kernel` (the fused AM-flow kernel vs tensor ops), `pair` (backbone + all
+    /// block flows for one frame pair), or `all`.
+    #[arg(long, default_value = "all")]
+    pub cases: Cases,
+    /// Backends to run on, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
+    pub backends: Vec<BackendKind>,
+    /// Frame side in pixels (a multiple of the patch size).
+    #[arg(long, default_value_t = 224)]
+    pub size: usize,
+    /// Timed runs per case.
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// Untimed runs before them.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which benchmark cases run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Cases {
+    /// The fused AM-flow kernel vs its tensor-op reference.
+    Kernel,
+    /// Backbone forward + all-block AM flow for one frame pair.
+    Pair,
+    /// Both.
+    All,
+}
+
+/// What `amflow bench` can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The backbone did not load.
+    #[error(transparent)]
+    Backbone(#[from] BackboneError),
+    /// The input does not fit the backbone.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The device failed.
+    #[error("the {backend} device failed: {message}")]
+    Device {
+        /// Which backend.
+        backend: BackendKind,
+        /// What it said.
+        message: String,
+    },
+    /// Nothing to time.
+    #[error("--runs must be at least 1")]
+    NoRuns,
+}
+
+/// One timed case.
+#[derive(Debug, Clone, Serialize)]
+pub struct Timing {
+    /// What ran.
+    pub case: String,
+    /// How: the implementation under test or the reference.
+    pub variant: String,
+    /// Where.
+    pub backend: String,
+    /// Median over the timed runs, milliseconds.
+    pub median_ms: f64,
+    /// Fastest run, milliseconds.
+    pub min_ms: f64,
+    /// Timed runs.
+    pub runs: usize,
+    /// The reference's median divided by this one's (how many times faster), for cases that
+    /// have a reference in the same run.
+    pub speedup: Option<f64>,
+}
+
+/// Runs `amflow bench`.
+pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), BenchError> {
+    if args.runs == 0 {
+        return Err(BenchError::NoRuns);
+    }
+    let mut timings = Vec::new();
+    for &backend in &args.backends {
+        let device = backend.device();
+        if matches!(args.cases, Cases::Kernel | Cases::All) {
+            timings.extend(kernel_cases(args, backend, &device)?);
+        }
+        if matches!(args.cases, Cases::Pair | Cases::All) {
+            timings.extend(pair_cases(args, backbone, backend, &device)?);
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&timings).unwrap_or_default()
+        );
+    } else {
+        print_table(&timings);
+    }
+    Ok(())
+}
+
+fn sync(device: &Device, backend: BackendKind) -> Result<(), BenchError> {
+    device.sync().map_err(|e| BenchError::Device {
+        backend,
+        message: format!("{e:?}"),
+    })
+}
+
+/// Median and minimum, in milliseconds, of `runs` calls of `f` after `warmup` untimed ones.
+fn time(
+    args: &BenchArgs,
+    device: &Device,
+    backend: BackendKind,
+    mut f: impl FnMut() -> Result<(), BenchError>,
+) -> Result<(f64, f64), BenchError> {
+    for _ in 0..args.warmup {
+        f()?;
+        sync(device, backend)?;
+    }
+    let mut ms = Vec::with_capacity(args.runs);
+    for _ in 0..args.runs {
+        let start = web_time::Instant::now();
+        f()?;
+        sync(device, backend)?;
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((ms[ms.len() / 2], ms[0]))
+}
+
+/// Pairs a case under test with its reference: the reference first, speed-ups filled in.
+fn with_reference(mut reference: Timing, mut subject: Timing) -> [Timing; 2] {
+    subject.speedup = Some(reference.median_ms / subject.median_ms);
+    reference.speedup = Some(1.0);
+    [reference, subject]
+}
+
+/// dinov2-small's attention at `size`: 12 blocks of `[1, 6, N, N]` logits per frame.
+fn kernel_cases(
+    args: &BenchArgs,
+    backend: BackendKind,
+    device: &Device,
+) -> Result<Vec<Timing>, BenchError> {
+    const BLOCKS: usize = 12;
+    const HEADS: usize = 6;
+    let n = (args.size / 14).pow(2) + 1;
+    let logits: Vec<(Tensor<4>, Tensor<4>)> = (0..BLOCKS)
+        .map(|_| {
+            let shape = [1, HEADS, n, n];
+            (
+                Tensor::random(shape, Distribution::Normal(0.0, 3.0), device),
+                Tensor::random(shape, Distribution::Normal(0.0, 3.0), device),
+            )
+        })
+        .collect();
+    let case = format!("vanilla AM flow, {BLOCKS} blocks × [1, {HEADS}, {n}, {n}]");
+    let run = |kernel: &dyn FlowKernel, variant: &str| -> Result<Timing, BenchError> {
+        let (median_ms, min_ms) = time(args, device, backend, || {
+            for (a, b) in &logits {
+                let _ = kernel.vanilla_flow(a.clone(), b.clone());
+            }
+            Ok(())
+        })?;
+        Ok(Timing {
+            case: case.clone(),
+            variant: variant.to_string(),
+            backend: backend.to_string(),
+            median_ms,
+            min_ms,
+            runs: args.runs,
+            speedup: None,
+        })
+    };
+    let reference = run(&TensorOps, "tensor ops (reference)")?;
+    if backend == BackendKind::Wgpu {
+        let fused = run(&Fused, "fused WGSL kernel")?;
+        Ok(with_reference(reference, fused).to_vec())
+    } else {
+        Ok(vec![reference])
+    }
+}
+
+/// The embedded backbone (or `--backbone`) on a frame pair, every block's flow.
+fn pair_cases(
+    args: &BenchArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+    device: &Device,
+) -> Result<Vec<Timing>, BenchError> {
+    let (name, model) = super::common::load_backbone(backbone, device)?;
+    let pixels = Tensor::<4>::random(
+        [2, 3, args.size, args.size],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    model.check_input(pixels.dims())?;
+    if !args.json {
+        println!("backbone: {name}");
+    }
+    let case = format!("backbone + all-block AM flow, pair at {0}×{0}", args.size);
+    let run = |kernel: &dyn FlowKernel, variant: &str| -> Result<Timing, BenchError> {
+        let (median_ms, min_ms) = time(args, device, backend, || {
+            pair_flows_with(&model, pixels.clone(), kernel)?;
+            Ok(())
+        })?;
+        Ok(Timing {
+            case: case.clone(),
+            variant: variant.to_string(),
+            backend: backend.to_string(),
+            median_ms,
+            min_ms,
+            runs: args.runs,
+            speedup: None,
+        })
+    };
+    if backend == BackendKind::Wgpu {
+        let reference = run(&TensorOps, "tensor-op flow")?;
+        let fused = run(&Fused, "fused-kernel flow")?;
+        Ok(with_reference(reference, fused).to_vec())
+    } else {
+        Ok(vec![run(&TensorOps, "tensor-op flow")?])
+    }
+}
+
+fn print_table(timings: &[Timing]) {
+    println!(
+        "{:<48} {:<24} {:<7} {:>10} {:>10} {:>5} {:>8}",
+        "case", "variant", "backend", "median ms", "min ms", "runs", "speed-up"
+    );
+    for t in timings {
+        println!(
+            "{:<48} {:<24} {:<7} {:>10.2} {:>10.2} {:>5} {:>8}",
+            t.case,
+            t.variant,
+            t.backend,
+            t.median_ms,
+            t.min_ms,
+            t.runs,
+            t.speedup.map(|s| format!("{s:.2}×")).unwrap_or_default()
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Vanilla AM flow as a fused GPU kernel (`shaders/amflow_row_stats.wgsl` then
+//! `shaders/amflow_colsum.wgsl`), behind [`FlowKernel`], whose default is the plain tensor-op
+//! version ([`super::vanilla_flow`]).
+//!
+//! The tensor-op version materialises `|ΔX|` and its softmax, `[B, H, N, N]` each; the fused one
+//! reads the two logit tensors twice and writes `B·H·N` row log-sum-exps and the `[B, H, N]`
+//! result, on the tensors' own GPU buffers (no host round trip). It runs when both inputs are
+//! float32 tensors of burn's wgpu backend outside autodiff; anywhere else (the CPU, a tensor
+//! that needs gradients) the reference runs.
+
+use burn::backend::wgpu::{
+    CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous,
+};
+use burn::backend::{BackendTensor, DispatchTensor, DispatchTensorKind};
+use burn::tensor::{DType, Tensor};
+use cubecl::CubeCount;
+use cubecl::prelude::KernelId;
+use cubecl::server::KernelArguments;
+
+use super::vanilla_flow;
+
+/// How vanilla AM flow is computed. The default method is the tensor-op reference.
+pub trait FlowKernel {
+    /// `Σ_i softmax_j |X(t) − X(t+1)|`: `[B, H, N, N]` × 2 → `[B, H, N]`.
+    fn vanilla_flow(&self, logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Tensor<3> {
+        vanilla_flow(logits_t, logits_t1)
+    }
+}
+
+/// The plain tensor-op version, on any backend.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TensorOps;
+
+impl FlowKernel for TensorOps {}
+
+/// The fused WGSL kernel where the tensors allow it, the reference elsewhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fused;
+
+impl FlowKernel for Fused {
+    fn vanilla_flow(&self, logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Tensor<3> {
+        match fused_vanilla_flow(logits_t.clone(), logits_t1.clone()) {
+            Some(flow) => flow,
+            None => vanilla_flow(logits_t, logits_t1),
+        }
+    }
+}
+
+struct RowStats;
+struct ColumnSums;
+
+impl KernelSource for RowStats {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/amflow_row_stats.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+impl KernelSource for ColumnSums {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/amflow_colsum.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// The wgpu float32 primitive of a tensor, if it is one (and not tracked by autodiff).
+fn cube_f32(t: Tensor<4>) -> Option<(CubeTensor, DispatchTensor)> {
+    let dispatch = t.into_dispatch();
+    match &dispatch.kind {
+        DispatchTensorKind::Cube(BackendTensor::Float(c)) if c.dtype == DType::F32 => {
+            Some((into_contiguous(c.clone()), dispatch))
+        }
+        _ => None,
+    }
+}
+
+/// Workgroups for `count` items, spilling past 65535 into y.
+fn workgroups(count: usize) -> CubeCount {
+    let count = count.max(1) as u32;
+    CubeCount::Static(count.min(65535), count.div_ceil(65535), 1)
+}
+
+fn params(values: &[usize]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|&v| (v as u32).to_le_bytes())
+        .collect()
+}
+
+/// The fused kernel itself: `Some(flow)` when both inputs are float32 wgpu tensors of the same
+/// square shape outside autodiff, `None` (nothing launched) otherwise.
+pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<Tensor<3>> {
+    if logits_t.dims() != logits_t1.dims() {
+        return None;
+    }
+    let [b, h, n, n2] = logits_t.dims();
+    if n != n2 || n == 0 {
+        return None;
+    }
+    let (a, dispatch) = cube_f32(logits_t)?;
+    let (c, _) = cube_f32(logits_t1)?;
+    let client = a.client.clone();
+    let rows = b * h * n;
+    let groups = b * h;
+    let lse = client.empty(rows * 4); // [B·H·N] row log-sum-exp
+    let flow = client.empty(groups * n * 4);
+    let row_params = client.create_from_slice(&params(&[rows, n]));
+    client.launch(
+        Box::new(SourceKernel::new(RowStats, CubeDim::new_1d(64))),
+        workgroups(rows),
+        KernelArguments::new().with_buffers(vec![
+            a.handle.clone().binding(),
+            c.handle.clone().binding(),
+            lse.clone().binding(),
+            row_params.binding(),
+        ]),
+    );
+    let column_params = client.create_from_slice(&params(&[groups, n]));
+    client.launch(
+        Box::new(SourceKernel::new(ColumnSums, CubeDim::new_1d(64))),
+        workgroups((groups * n).div_ceil(64)),
+        KernelArguments::new().with_buffers(vec![
+            a.handle.binding(),
+            c.handle.binding(),
+            lse.binding(),
+            flow.clone().binding(),
+            column_params.binding(),
+        ]),
+    );
+    let out =
+        CubeTensor::new_contiguous(client, a.device.clone(), [b, h, n].into(), flow, DType::F32);
+    Some(Tensor::from_dispatch(DispatchTensor {
+        kind: DispatchTensorKind::Cube(BackendTensor::Float(out)),
+        autodiff: dispatch.autodiff,
+    }))
+}
