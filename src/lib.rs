@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod app;
 pub mod backend;
+pub mod classifier;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod embedded;

@@ -14,6 +14,18 @@ fn main() -> std::process::ExitCode {
         Some(Command::Bench(args)) => {
             amflow::cli::bench::run(args, cli.backbone.as_ref()).map_err(Into::into)
         }
+        Some(Command::Train(args)) => {
+            amflow::cli::train::run_train(args, cli.backbone.as_ref(), cli.backend)
+                .map_err(Into::into)
+        }
+        Some(Command::Eval(args)) => {
+            amflow::cli::train::run_eval(args, cli.backbone.as_ref(), cli.backend)
+                .map_err(Into::into)
+        }
+        Some(Command::Predict(args)) => {
+            amflow::cli::train::run_predict(args, cli.backbone.as_ref(), cli.backend)
+                .map_err(Into::into)
+        }
         Some(Command::Synth(args)) => amflow::cli::synth::run(args).map_err(Into::into),
         Some(Command::Blocks(args)) => {
             amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)

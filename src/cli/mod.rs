@@ -12,6 +12,7 @@ pub mod common;
 pub mod info;
 pub mod maps;
 pub mod synth;
+pub mod train;
 
 /// AM flow: motion read out of the attention maps of a frozen DINOv2.
 #[derive(Debug, Parser)]
@@ -43,6 +44,12 @@ pub enum Command {
     Blocks(blocks::BlocksArgs),
     /// Time the fused AM-flow kernel and the pair maps, each beside its reference.
     Bench(bench::BenchArgs),
+    /// Train the AM-flow classifier (adapters, AM flow, temporal modules) on a dataset.
+    Train(train::TrainArgs),
+    /// Top-1 / top-5 accuracy of a checkpoint on a dataset.
+    Eval(train::EvalArgs),
+    /// The top classes of one clip.
+    Predict(train::PredictArgs),
     /// Write the synthetic motion dataset (classes one frame cannot tell apart).
     Synth(synth::SynthArgs),
 }

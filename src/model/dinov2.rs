@@ -196,7 +196,7 @@ pub(crate) enum Ffn {
 }
 
 impl Ffn {
-    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+    pub(crate) fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         match self {
             Ffn::Mlp(mlp) => {
                 let hidden = mlp.fc1.forward(x); // [B, N, M]
@@ -244,7 +244,8 @@ pub struct BlockOutput {
     pub probs: Tensor<4>,
 }
 
-fn scale(x: Tensor<3>, lambda: &Param<Tensor<1>>) -> Tensor<3> {
+/// Layer scale `λ ⊙ x` over the channels.
+pub(crate) fn scale(x: Tensor<3>, lambda: &Param<Tensor<1>>) -> Tensor<3> {
     x * lambda.val().unsqueeze::<3>() // [B, N, D] ⊙ [1, 1, D]
 }
 

@@ -31,11 +31,19 @@ try {
   await page.waitForSelector('body[data-amflow="frames-ready"]', { timeout: 240000 });
   if (mode === 'pick') {
     // The button sits at the left of the top bar (egui draws it on the canvas).
-    await page.waitForTimeout(500);
-    const [chooser] = await Promise.all([
-      page.waitForEvent('filechooser', { timeout: 30000 }),
-      page.mouse.click(50, 13),
-    ]);
+    // egui sees the pointer arrive, then the press and release, each on its own frame; a slow
+    // frame can swallow a click, so hover first and try up to three clicks.
+    let chooser = null;
+    for (let attempt = 0; attempt < 3 && !chooser; attempt++) {
+      await page.mouse.move(50, 13);
+      await page.waitForTimeout(1000);
+      const waiting = page.waitForEvent('filechooser', { timeout: 15000 }).catch(() => null);
+      await page.mouse.down();
+      await page.waitForTimeout(100);
+      await page.mouse.up();
+      chooser = await waiting;
+    }
+    if (!chooser) throw new Error('no file chooser after three clicks on "open a clip…"');
     await chooser.setFiles(local);
   } else {
     // A DataTransfer holding the file, dropped on the canvas.

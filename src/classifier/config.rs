@@ -1,0 +1,246 @@
+//! The classifier's configuration: what a checkpoint says about itself.
+
+use serde::{Deserialize, Serialize};
+
+use crate::maps::selection::Selection;
+use crate::model::Dinov2;
+
+/// The format tag written into every checkpoint.
+pub const FORMAT: &str = "amflow-classifier/1";
+
+/// Which AM flow feeds the attention adapters of the AM blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum FlowKind {
+    /// `Σ_i softmax_j |X(t) − X(t+1)|` (eq. 2–3): fixed cameras.
+    Vanilla,
+    /// `|Z(t) − Z(t+1)|` through an aligning encoder (eq. 4–5): moving cameras.
+    Aligned,
+}
+
+/// The temporal processing module over each AM adapter's bottleneck sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum TpmKind {
+    /// One transformer-encoder layer with learned time positions.
+    Transformer,
+    /// Two dilated 1-D convolutions (dilation 1 and 2) with a residual.
+    Tcn,
+    /// An LSTM; its last hidden state is classified.
+    Lstm,
+}
+
+/// What the checkpoint was trained on top of; a backbone that differs cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackboneId {
+    /// Where it came from (a folder, "embedded dinov2-small").
+    pub name: String,
+    /// Width `D`.
+    pub hidden_size: usize,
+    /// Blocks `L`.
+    pub num_hidden_layers: usize,
+    /// Heads `H`.
+    pub num_attention_heads: usize,
+    /// Patch side.
+    pub patch_size: usize,
+    /// Register tokens.
+    pub num_register_tokens: usize,
+}
+
+impl BackboneId {
+    /// The identity of a loaded backbone.
+    pub fn of(name: &str, backbone: &Dinov2) -> Self {
+        let c = backbone.config();
+        Self {
+            name: name.to_string(),
+            hidden_size: c.hidden_size,
+            num_hidden_layers: c.num_hidden_layers,
+            num_attention_heads: c.num_attention_heads,
+            patch_size: c.patch_size,
+            num_register_tokens: c.num_register_tokens,
+        }
+    }
+
+    /// Whether `other` has the same shape (names may differ: the same weights can live in
+    /// different folders).
+    pub fn same_shape(&self, other: &Self) -> bool {
+        Self {
+            name: String::new(),
+            ..self.clone()
+        } == Self {
+            name: String::new(),
+            ..other.clone()
+        }
+    }
+}
+
+/// Everything needed to rebuild a trained classifier around its backbone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierConfig {
+    /// [`FORMAT`].
+    pub format: String,
+    /// The backbone it was trained with.
+    pub backbone: BackboneId,
+    /// AM blocks, 1-based as users see them; empty: no AM flow ("w/o AM flow").
+    pub am_blocks: Vec<usize>,
+    /// Vanilla or aligned flow.
+    pub flow: FlowKind,
+    /// Temporal module kind.
+    pub tpm: TpmKind,
+    /// Frames per clip `T`.
+    pub frames: usize,
+    /// Adapter bottleneck width `r`.
+    pub bottleneck: usize,
+    /// Input side in pixels (short-side resize and square crop).
+    pub size: usize,
+    /// Heads of each aligning encoder.
+    pub aligner_heads: usize,
+    /// Class names, index = class id.
+    pub classes: Vec<String>,
+}
+
+impl ClassifierConfig {
+    /// 0-based indices of the AM blocks.
+    pub fn am_indices(&self) -> Vec<usize> {
+        self.am_blocks.iter().map(|b| b - 1).collect()
+    }
+
+    /// Checks the configuration against itself and the backbone's block count.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != FORMAT {
+            return Err(format!(
+                "format is \"{}\", expected \"{FORMAT}\"",
+                self.format
+            ));
+        }
+        let layers = self.backbone.num_hidden_layers;
+        if let Some(b) = self.am_blocks.iter().find(|&&b| b == 0 || b > layers) {
+            return Err(format!(
+                "AM block {b} is not a block of a {layers}-block backbone (1 to {layers})"
+            ));
+        }
+        if self.classes.len() < 2 {
+            return Err(format!(
+                "{} classes; a classifier needs at least 2",
+                self.classes.len()
+            ));
+        }
+        if self.frames == 0 || self.frames > 256 {
+            return Err(format!("{} frames per clip (1 to 256)", self.frames));
+        }
+        if self.bottleneck == 0 || self.bottleneck > 4096 {
+            return Err(format!("bottleneck {} (1 to 4096)", self.bottleneck));
+        }
+        let patch = self.backbone.patch_size;
+        if self.size == 0 || self.size > 1024 || patch == 0 || !self.size.is_multiple_of(patch) {
+            return Err(format!(
+                "input size {} is not a positive multiple of the patch size {patch} up to 1024",
+                self.size
+            ));
+        }
+        if self.aligner_heads == 0 || !self.backbone.hidden_size.is_multiple_of(self.aligner_heads)
+        {
+            return Err(format!(
+                "{} aligning-encoder heads do not divide the width {}",
+                self.aligner_heads, self.backbone.hidden_size
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A `--blocks` value that is neither a list, `none`, nor a readable selection file.
+#[derive(Debug, thiserror::Error)]
+pub enum BlocksError {
+    /// Not a list of numbers.
+    #[error(
+        "--blocks \"{0}\": expected 1-based block numbers (\"1,12\"), \"none\", or a selection file from `amflow blocks`"
+    )]
+    Parse(String),
+    /// A number outside the backbone.
+    #[error("--blocks: block {block} does not exist; the backbone has blocks 1 to {layers}")]
+    Range {
+        /// The block asked for.
+        block: usize,
+        /// How many there are.
+        layers: usize,
+    },
+    /// The selection file is bad.
+    #[error("--blocks {path}: {problem}")]
+    Selection {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The AM blocks (1-based, sorted, unique) from `--blocks`: `"1,12"`, `"none"`, or the path of a
+/// selection file written by `amflow blocks`.
+pub fn parse_blocks(value: &str, layers: usize) -> Result<Vec<usize>, BlocksError> {
+    let value = value.trim();
+    let mut blocks = if value.eq_ignore_ascii_case("none") {
+        Vec::new()
+    } else if value
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ',' || c.is_whitespace())
+    {
+        value
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<usize>()
+                    .map_err(|_| BlocksError::Parse(value.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        let path = std::path::Path::new(value);
+        if !path.is_file() {
+            return Err(BlocksError::Parse(value.to_string()));
+        }
+        let err = |problem: String| BlocksError::Selection {
+            path: value.to_string(),
+            problem,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let selection = Selection::from_json(&text).map_err(|e| err(e.to_string()))?;
+        selection
+            .indices(layers)
+            .map_err(|e| err(e.to_string()))?
+            .into_iter()
+            .map(|i| i + 1)
+            .collect()
+    };
+    if let Some(&block) = blocks.iter().find(|&&b| b == 0 || b > layers) {
+        return Err(BlocksError::Range { block, layers });
+    }
+    blocks.sort_unstable();
+    blocks.dedup();
+    Ok(blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_from_lists_and_none() {
+        assert_eq!(parse_blocks("1,12", 12).ok(), Some(vec![1, 12]));
+        assert_eq!(parse_blocks(" 12, 1 ,1", 12).ok(), Some(vec![1, 12]));
+        assert_eq!(parse_blocks("none", 12).ok(), Some(vec![]));
+        assert!(matches!(
+            parse_blocks("13", 12),
+            Err(BlocksError::Range { block: 13, .. })
+        ));
+        assert!(matches!(
+            parse_blocks("0", 12),
+            Err(BlocksError::Range { block: 0, .. })
+        ));
+        assert!(matches!(
+            parse_blocks("first,last", 12),
+            Err(BlocksError::Parse(_))
+        ));
+    }
+}

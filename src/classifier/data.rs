@@ -1,0 +1,353 @@
+//! Labelled clips for training and evaluation, and the batcher that samples and preprocesses
+//! them (SPEC §3): `T` uniform segments, a random frame in each for training and the middle one
+//! for testing; short side resized to the input size, a centre crop (or three crops),
+//! ImageNet normalisation.
+//!
+//! A dataset is a folder with one sub-folder per class (clips at any depth below it: videos,
+//! frame folders, animations), a root holding `train/` and `test/` (or `val/`) such folders, or
+//! an mmaction2 list file of `path label` lines, paths relative to the file, labels 0-based,
+//! class names from a `classes.txt` beside it when there is one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::{Dataset, DatasetError};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::cli::blocks::find_clips;
+use crate::video::preprocess::{Crop, Preprocess};
+use crate::video::sampling::{SegmentPick, uniform_segments};
+use crate::video::{Clip, ClipError};
+
+/// Why a dataset could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// Listing or reading failed.
+    #[error(transparent)]
+    Clip(#[from] ClipError),
+    /// A list line that is not `path label`.
+    #[error("{path}:{line}: expected `path label` with a 0-based integer label, found \"{text}\"")]
+    ListLine {
+        /// The list file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The line.
+        text: String,
+    },
+    /// Nothing to learn from.
+    #[error("{path}: {problem}")]
+    Empty {
+        /// The dataset.
+        path: PathBuf,
+        /// What is missing.
+        problem: String,
+    },
+    /// A class the checkpoint does not know.
+    #[error("{path}: class \"{class}\" is not one of the checkpoint's classes ({known})")]
+    UnknownClass {
+        /// The dataset.
+        path: PathBuf,
+        /// The class.
+        class: String,
+        /// Those it knows.
+        known: String,
+    },
+}
+
+/// One labelled clip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipItem {
+    /// The clip (video, frame folder, animation).
+    pub path: PathBuf,
+    /// Class index.
+    pub label: usize,
+}
+
+/// Labelled clips and the class names.
+#[derive(Debug, Clone)]
+pub struct ClipDataset {
+    /// The clips.
+    pub items: Vec<ClipItem>,
+    /// Class names, index = label.
+    pub classes: Vec<String>,
+}
+
+impl Dataset<ClipItem> for ClipDataset {
+    fn get(&self, index: usize) -> Result<ClipItem, DatasetError> {
+        self.items.get(index).cloned().ok_or_else(|| {
+            DatasetError::new(ClipError::Sampling(format!(
+                "clip {index} of a dataset of {}",
+                self.items.len()
+            )))
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// Which split of a root with `train/` and `test/` to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// `train/` (or the folder itself when it has no splits).
+    Train,
+    /// `test/` or `val/` (or the folder itself when it has no splits).
+    Test,
+}
+
+fn read_classes_txt(dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("classes.txt")).ok()?;
+    let classes: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    (!classes.is_empty()).then_some(classes)
+}
+
+impl ClipDataset {
+    /// Opens `path` (a class-folder dataset, a root with splits, or a list file) for `split`.
+    pub fn open(path: &Path, split: Split) -> Result<Self, DataError> {
+        if path.is_file() {
+            return Self::from_list(path);
+        }
+        let split_dir = match split {
+            Split::Train => ["train"].as_slice(),
+            Split::Test => ["test", "val"].as_slice(),
+        }
+        .iter()
+        .map(|s| path.join(s))
+        .find(|p| p.is_dir());
+        let root_classes = read_classes_txt(path);
+        match split_dir {
+            Some(dir) => Self::from_class_folders(&dir, root_classes),
+            None => Self::from_class_folders(path, root_classes),
+        }
+    }
+
+    /// One sub-folder per class; classes in `classes.txt` order when given, else sorted.
+    pub fn from_class_folders(dir: &Path, classes: Option<Vec<String>>) -> Result<Self, DataError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| {
+            DataError::Clip(match source.kind() {
+                std::io::ErrorKind::NotFound => ClipError::Missing {
+                    path: dir.to_path_buf(),
+                },
+                _ => ClipError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                },
+            })
+        })?;
+        let mut folders: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort();
+        let classes = classes.unwrap_or_else(|| folders.clone());
+        let mut items = Vec::new();
+        for folder in &folders {
+            let Some(label) = classes.iter().position(|c| c == folder) else {
+                return Err(DataError::UnknownClass {
+                    path: dir.to_path_buf(),
+                    class: folder.clone(),
+                    known: classes.join(", "),
+                });
+            };
+            for clip in find_clips(&dir.join(folder))? {
+                items.push(ClipItem { path: clip, label });
+            }
+        }
+        if classes.len() < 2 || items.is_empty() {
+            return Err(DataError::Empty {
+                path: dir.to_path_buf(),
+                problem: format!(
+                    "found {} classes and {} clips; expected one sub-folder of clips per class (at least 2)",
+                    classes.len(),
+                    items.len()
+                ),
+            });
+        }
+        Ok(Self { items, classes })
+    }
+
+    /// An mmaction2 list file.
+    pub fn from_list(path: &Path) -> Result<Self, DataError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ClipError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut items = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = || DataError::ListLine {
+                path: path.to_path_buf(),
+                line: n + 1,
+                text: line.to_string(),
+            };
+            let mut parts = line.split_whitespace();
+            let (Some(clip), Some(label)) = (parts.next(), parts.last()) else {
+                return Err(bad());
+            };
+            let label: usize = label.parse().map_err(|_| bad())?;
+            items.push(ClipItem {
+                path: base.join(clip),
+                label,
+            });
+        }
+        let count = items.iter().map(|i| i.label + 1).max().unwrap_or(0);
+        let classes = read_classes_txt(base)
+            .filter(|c| c.len() >= count)
+            .unwrap_or_else(|| (0..count).map(|i| i.to_string()).collect());
+        if classes.len() < 2 || items.is_empty() {
+            return Err(DataError::Empty {
+                path: path.to_path_buf(),
+                problem: format!("{} clips of {} classes", items.len(), classes.len()),
+            });
+        }
+        Ok(Self { items, classes })
+    }
+
+    /// Relabels the clips for a classifier that knows `classes` (by name).
+    pub fn relabel(mut self, classes: &[String], path: &Path) -> Result<Self, DataError> {
+        for item in &mut self.items {
+            let name = &self.classes[item.label];
+            item.label =
+                classes
+                    .iter()
+                    .position(|c| c == name)
+                    .ok_or_else(|| DataError::UnknownClass {
+                        path: path.to_path_buf(),
+                        class: name.clone(),
+                        known: classes.join(", "),
+                    })?;
+        }
+        self.classes = classes.to_vec();
+        Ok(self)
+    }
+}
+
+/// Clips `[B, T, 3, S, S]` (or `[B·3, …]` with three crops, crops of a clip adjacent) and
+/// their labels `[B]`.
+#[derive(Debug, Clone)]
+pub struct ClipBatch {
+    /// Normalised pixels.
+    pub clips: Tensor<5>,
+    /// Class indices.
+    pub labels: Tensor<1, Int>,
+}
+
+/// Samples and preprocesses clips into batches.
+#[derive(Debug)]
+pub struct ClipBatcher {
+    frames: usize,
+    preprocess: Preprocess,
+    pick: SegmentPick,
+    seed: u64,
+    counter: AtomicU64,
+}
+
+impl ClipBatcher {
+    /// Random frames in the segments (training).
+    pub fn train(frames: usize, size: usize, seed: u64) -> Self {
+        Self::new(frames, size, SegmentPick::Random, Crop::Centre, seed)
+    }
+
+    /// Middle frames, centre or three crops (testing).
+    pub fn test(frames: usize, size: usize, three_crop: bool) -> Self {
+        let crop = if three_crop {
+            Crop::Three
+        } else {
+            Crop::Centre
+        };
+        Self::new(frames, size, SegmentPick::Middle, crop, 0)
+    }
+
+    fn new(frames: usize, size: usize, pick: SegmentPick, crop: Crop, seed: u64) -> Self {
+        Self {
+            frames,
+            preprocess: Preprocess {
+                size: size as u32,
+                crop,
+            },
+            pick,
+            seed,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// Crops per clip.
+    pub fn crops(&self) -> usize {
+        if self.preprocess.crop == Crop::Three {
+            3
+        } else {
+            1
+        }
+    }
+
+    /// One clip's crops as `[T, 3, S, S]` values each.
+    pub fn load(&self, path: &Path) -> Result<Vec<TensorData>, ClipError> {
+        let clip = Clip::open(path)?;
+        let draw = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut rng = StdRng::seed_from_u64(self.seed ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let indices = uniform_segments(clip.info().frames, self.frames, self.pick, &mut rng)?;
+        let frames = clip.frames(&indices)?;
+        Ok(self
+            .preprocess
+            .crops(&frames)
+            .iter()
+            .map(|crop| crate::video::preprocess::normalise(crop))
+            .collect())
+    }
+}
+
+impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
+    /// A clip that fails to load is reported on stderr and stands in as black frames, so one
+    /// bad file does not end a long run.
+    fn batch(&self, items: Vec<ClipItem>, device: &Device) -> ClipBatch {
+        let s = self.preprocess.size as usize;
+        let t = self.frames;
+        let crops = self.crops();
+        let per_crop = t * 3 * s * s;
+        let mut values = Vec::with_capacity(items.len() * crops * per_crop);
+        let mut labels = Vec::with_capacity(items.len());
+        for item in &items {
+            match self.load(&item.path) {
+                Ok(data)
+                    if data.len() == crops && data.iter().all(|d| d.num_elements() == per_crop) =>
+                {
+                    for d in data {
+                        values.extend(d.iter::<f32>());
+                    }
+                }
+                Ok(_) => {
+                    eprintln!(
+                        "warning: {}: unexpected frame size; using black frames",
+                        item.path.display()
+                    );
+                    values.extend(std::iter::repeat_n(0.0, crops * per_crop));
+                }
+                Err(e) => {
+                    eprintln!("warning: {e}; using black frames");
+                    values.extend(std::iter::repeat_n(0.0, crops * per_crop));
+                }
+            }
+            labels.push(item.label as i64);
+        }
+        let b = items.len();
+        ClipBatch {
+            clips: Tensor::from_data(TensorData::new(values, [b * crops, t, 3, s, s]), device),
+            labels: Tensor::from_data(TensorData::new(labels, [b]), device),
+        }
+    }
+}

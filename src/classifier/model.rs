@@ -1,0 +1,363 @@
+//! The AM-flow classifier (SPEC §3): the frozen backbone with a scaled parallel adapter beside
+//! every attention and MLP, AM flow into the attention adapters of the AM blocks, a temporal
+//! module on each AM adapter's bottleneck, and the frozen branch's linear head.
+//!
+//! For a clip batch `[B, T, 3, S, S]`, in every block, on the `B·T` frames at once:
+//!
+//! ```text
+//! h  = LN₁(x)
+//! E₁ = ReLU(W_down1 · [h ‖ flow])   in AM blocks;   ReLU(W_down1 · h) elsewhere
+//! x' = x + λ₁ ⊙ Attn(h) + s₁ · (E₁ W_up1)
+//! h₂ = LN₂(x')
+//! E₂ = ReLU(W_down2 · h₂)
+//! x''= x' + λ₂ ⊙ MLP(h₂) + s₂ · (E₂ W_up2)
+//! ```
+//!
+//! In AM block `i`, `E₁` and `E₂` are averaged over tokens to `[B, T, r]` and each goes through
+//! its own temporal module to class logits. The frozen branch classifies the last frame's final
+//! CLS token. The output is the mean of all `2·|AM| + 1` logits.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+
+use super::adapter::Adapter;
+use super::config::{ClassifierConfig, FlowKind};
+use super::tpm::TemporalModule;
+use crate::flow::{AligningEncoder, AligningEncoderConfig, FlowKernel, Fused};
+use crate::flow::{broadcast_heads, column_sums};
+use crate::model::dinov2::scale;
+use crate::model::{Dinov2, InputError};
+
+/// The trainable parts: everything a checkpoint holds.
+#[derive(Module, Debug)]
+pub struct Trainable {
+    /// Beside attention, one per block; input width `2D` in AM blocks, `D` elsewhere.
+    pub(crate) attn_adapters: Vec<Adapter>,
+    /// Beside the MLP, one per block.
+    pub(crate) mlp_adapters: Vec<Adapter>,
+    /// One aligning encoder per AM block (aligned flow only).
+    pub(crate) aligners: Vec<AligningEncoder>,
+    /// Two per AM block, in block order: attention adapter's, then MLP adapter's.
+    pub(crate) tpms: Vec<TemporalModule>,
+    /// The frozen branch's classifier: last frame's CLS `[D]` → `[C]`.
+    pub(crate) head: Linear,
+}
+
+/// Parameter counts by component, as the paper's tables list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamCounts {
+    /// The frozen backbone.
+    pub backbone: usize,
+    /// Adapters (with their AM-flow input columns) and the frozen branch's head.
+    pub adapters: usize,
+    /// Aligning encoders.
+    pub aligners: usize,
+    /// Temporal modules.
+    pub tpms: usize,
+}
+
+impl ParamCounts {
+    /// Trainable parameters.
+    pub fn trainable(&self) -> usize {
+        self.adapters + self.aligners + self.tpms
+    }
+}
+
+impl std::fmt::Display for ParamCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = |n: usize| n as f64 / 1e6;
+        write!(
+            f,
+            "backbone {:.3} M (frozen) · adapters + AM-flow layers + head {:.3} M · aligning encoders {:.3} M · TPMs {:.3} M · trainable {:.3} M",
+            m(self.backbone),
+            m(self.adapters),
+            m(self.aligners),
+            m(self.tpms),
+            m(self.trainable())
+        )
+    }
+}
+
+/// Backbone + trainable parts.
+#[derive(Module, Debug)]
+pub struct AmClassifier {
+    pub(crate) backbone: Dinov2,
+    pub(crate) trainable: Trainable,
+    #[module(skip)]
+    pub(crate) config: ClassifierConfig,
+}
+
+impl Trainable {
+    /// Fresh trainable parts for `config` (already validated).
+    pub fn new(config: &ClassifierConfig, device: &Device) -> Self {
+        let d = config.backbone.hidden_size;
+        let r = config.bottleneck;
+        let c = config.classes.len();
+        let am = config.am_indices();
+        let layers = config.backbone.num_hidden_layers;
+        let attn_adapters = (0..layers)
+            .map(|i| {
+                let d_in = if am.contains(&i) { 2 * d } else { d };
+                Adapter::new(d_in, r, d, device)
+            })
+            .collect();
+        let mlp_adapters = (0..layers).map(|_| Adapter::new(d, r, d, device)).collect();
+        let aligners = match config.flow {
+            FlowKind::Aligned => am
+                .iter()
+                .map(|_| AligningEncoderConfig::for_width(d, config.aligner_heads).init(device))
+                .collect(),
+            FlowKind::Vanilla => Vec::new(),
+        };
+        let tpms = am
+            .iter()
+            .flat_map(|_| [0, 1])
+            .map(|_| TemporalModule::new(config.tpm, config.frames, r, c, device))
+            .collect();
+        Self {
+            attn_adapters,
+            mlp_adapters,
+            aligners,
+            tpms,
+            head: LinearConfig::new(d, c).init(device),
+        }
+    }
+}
+
+/// A function of consecutive frames of each clip, zeros for the last frame: `x` `[B·T, …]`
+/// viewed as `[B, T, …]`; `f(x[:, :T−1], x[:, 1:])` `[B, T−1, …']`; result `[B·T, …']`.
+/// Needs `T ≥ 2`.
+fn per_pair<const D: usize, const E: usize>(
+    x: Tensor<D>,
+    b: usize,
+    t: usize,
+    f: impl Fn(Tensor<E>, Tensor<E>) -> Tensor<E>,
+) -> Tensor<D> {
+    let dims = x.dims();
+    let device = x.device();
+    let mut clip_dims = [0usize; E];
+    clip_dims[0] = b;
+    clip_dims[1] = t;
+    clip_dims[2..].copy_from_slice(&dims[1..]);
+    let clips: Tensor<E> = x.reshape(clip_dims); // [B, T, …]
+    let current = clips.clone().narrow(1, 0, t - 1); // [B, T−1, …]
+    let next = clips.narrow(1, 1, t - 1); // [B, T−1, …]
+    let flows = f(current, next); // [B, T−1, …']
+    let mut zero_dims = flows.dims();
+    zero_dims[1] = 1;
+    let mut out_dims = [0usize; D];
+    out_dims[0] = b * t;
+    out_dims[1..].copy_from_slice(&zero_dims[2..]);
+    Tensor::cat(vec![flows, Tensor::zeros(zero_dims, &device)], 1).reshape(out_dims)
+}
+
+impl AmClassifier {
+    /// A classifier around `backbone` with fresh trainable parts.
+    pub fn new(backbone: Dinov2, config: ClassifierConfig, device: &Device) -> Self {
+        let trainable = Trainable::new(&config, device);
+        Self {
+            backbone,
+            trainable,
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClassifierConfig {
+        &self.config
+    }
+
+    /// Parameter counts by component.
+    pub fn param_counts(&self) -> ParamCounts {
+        let t = &self.trainable;
+        let adapters = t
+            .attn_adapters
+            .iter()
+            .chain(&t.mlp_adapters)
+            .map(Module::num_params)
+            .sum::<usize>()
+            + t.head.num_params();
+        ParamCounts {
+            backbone: self.backbone.num_params(),
+            adapters,
+            aligners: t.aligners.iter().map(Module::num_params).sum(),
+            tpms: t.tpms.iter().map(Module::num_params).sum(),
+        }
+    }
+
+    /// AM flow of block `k`-th AM block from its attention logits and probabilities
+    /// `[B·T, H, N, N]`: `[B·T, N, D]`, zeros for each clip's last frame.
+    fn flow(
+        &self,
+        am_slot: usize,
+        logits: Tensor<4>,
+        probs: Tensor<4>,
+        b: usize,
+        t: usize,
+        d: usize,
+    ) -> Tensor<3> {
+        let [_, h, n, _] = logits.dims();
+        if t < 2 {
+            // One frame: no motion to see.
+            return Tensor::zeros([b * t, n, d], &logits.device());
+        }
+        match self.config.flow {
+            FlowKind::Vanilla => {
+                let flow = per_pair::<4, 5>(logits, b, t, |cur, next| {
+                    let [bb, tt, hh, nn, _] = cur.dims();
+                    Fused
+                        .vanilla_flow(
+                            cur.reshape([bb * tt, hh, nn, nn]),
+                            next.reshape([bb * tt, hh, nn, nn]),
+                        ) // [B(T−1), H, N]
+                        .reshape([bb, tt, hh, nn, 1])
+                }); // [B·T, H, N, 1]
+                broadcast_heads(flow.reshape([b * t, h, n]), d / h) // [B·T, N, D]
+            }
+            FlowKind::Aligned => {
+                let s = broadcast_heads(column_sums(probs), d / h); // [B·T, N, D]
+                let z = self.trainable.aligners[am_slot].forward(s); // [B·T, N, D]
+                per_pair::<3, 4>(z, b, t, |cur, next| (cur - next).abs())
+            }
+        }
+    }
+
+    /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels): `[B, C]`.
+    pub fn forward(&self, clips: Tensor<5>) -> Result<Tensor<2>, InputError> {
+        let [b, t, c, hh, ww] = clips.dims();
+        let mut z = self.backbone.embed(clips.reshape([b * t, c, hh, ww]))?; // [B·T, N, D]
+        let [_, n, d] = z.dims();
+        let am = self.config.am_indices();
+        let tr = &self.trainable;
+        let mut logits = Vec::with_capacity(2 * am.len() + 1);
+        for (i, block) in self.backbone.blocks().iter().enumerate() {
+            let h = block.norm1.forward(z.clone()); // [B·T, N, D]
+            let attention = block.attn.forward(h.clone());
+            let am_slot = am.iter().position(|&a| a == i);
+            let adapter_in = match am_slot {
+                Some(slot) => {
+                    let flow = self.flow(slot, attention.logits, attention.probs, b, t, d);
+                    Tensor::cat(vec![h, flow], 2) // [B·T, N, 2D]
+                }
+                None => h,
+            };
+            let (attn_add, e1) = tr.attn_adapters[i].forward(adapter_in);
+            let z1 = z + scale(attention.out, &block.ls1) + attn_add; // [B·T, N, D]
+            let h2 = block.norm2.forward(z1.clone());
+            let (mlp_add, e2) = tr.mlp_adapters[i].forward(h2.clone());
+            z = z1 + scale(block.ffn.forward(h2), &block.ls2) + mlp_add;
+            if let Some(slot) = am_slot {
+                for (k, e) in [e1, e2].into_iter().enumerate() {
+                    let r = e.dims()[2];
+                    let sequence = e.mean_dim(1).reshape([b, t, r]); // [B, T, r]
+                    logits.push(tr.tpms[2 * slot + k].forward(sequence)); // [B, C]
+                }
+            }
+        }
+        let last = self.backbone.final_norm(z).reshape([b, t, n, d]); // [B, T, N, D]
+        let cls = last.narrow(1, t - 1, 1).narrow(2, 0, 1).reshape([b, d]); // [B, D]
+        logits.push(tr.head.forward(cls));
+        let count = logits.len();
+        Ok(Tensor::stack::<3>(logits, 0)
+            .sum_dim(0)
+            .reshape([b, self.config.classes.len()])
+            / count as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Distribution, Tensor};
+
+    use super::*;
+    use crate::classifier::config::{BackboneId, FORMAT, TpmKind};
+
+    fn tiny(device: &Device) -> Dinov2 {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        Dinov2::load_dir(dir, device).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn config(
+        backbone: &Dinov2,
+        am_blocks: Vec<usize>,
+        flow: FlowKind,
+        tpm: TpmKind,
+    ) -> ClassifierConfig {
+        ClassifierConfig {
+            format: FORMAT.into(),
+            backbone: BackboneId::of("tiny", backbone),
+            am_blocks,
+            flow,
+            tpm,
+            frames: 3,
+            bottleneck: 8,
+            size: 56,
+            aligner_heads: 4,
+            classes: vec!["a".into(), "b".into(), "c".into()],
+        }
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap_or_default()
+    }
+
+    #[test]
+    fn untrained_adapters_leave_the_backbone_exact() {
+        // Without AM blocks the output is the frozen branch alone: the head on the last frame's
+        // CLS; zero up-projections must leave that CLS exactly the backbone's pooler output.
+        let device = Device::flex();
+        let backbone = tiny(&device);
+        let cfg = config(&backbone, vec![], FlowKind::Vanilla, TpmKind::Transformer);
+        let model = AmClassifier::new(backbone, cfg, &device);
+        let clips = Tensor::<5>::random([2, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+        let logits = model
+            .forward(clips.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let last = clips.narrow(1, 2, 1).reshape([2, 3, 56, 56]);
+        let pooler = model
+            .backbone
+            .forward(last)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .pooler;
+        let expected = model.trainable.head.forward(pooler);
+        let diff = values(logits)
+            .iter()
+            .zip(values(expected))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "max abs difference {diff}");
+    }
+
+    #[test]
+    fn every_flow_and_tpm_kind_gives_logits_and_gradients() {
+        let device = Device::flex().autodiff();
+        for flow in [FlowKind::Vanilla, FlowKind::Aligned] {
+            for tpm in [TpmKind::Transformer, TpmKind::Tcn, TpmKind::Lstm] {
+                let backbone = tiny(&device);
+                let cfg = config(&backbone, vec![1, 2], flow, tpm);
+                let model = AmClassifier::new(backbone, cfg, &device);
+                let counts = model.param_counts();
+                assert_eq!(counts.aligners > 0, flow == FlowKind::Aligned);
+                assert!(counts.tpms > 0 && counts.adapters > 0);
+                let clips =
+                    Tensor::<5>::random([2, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+                let logits = model.forward(clips).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(logits.dims(), [2, 3]);
+                let grads = logits.powi_scalar(2).sum().backward();
+                // The first AM block's down projection sees the flow columns; it gets a gradient.
+                let down = model.trainable.attn_adapters[0].down.weight.val();
+                assert_eq!(down.dims(), [64, 8]);
+                let g = down.grad(&grads).map(values).unwrap_or_default();
+                assert!(g.iter().any(|v| *v != 0.0), "{flow:?}/{tpm:?}: no gradient");
+                // The backbone is frozen: none of its weights gets one.
+                let q = model.backbone.blocks()[0].attn.query.weight.val();
+                assert!(
+                    q.grad(&grads).is_none(),
+                    "{flow:?}/{tpm:?}: backbone got a gradient"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! `amflow train`, `amflow eval` and `amflow predict`: the AM-flow classifier from the command
+//! line.
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+
+use super::common::{load_backbone, open_clip};
+use crate::backend::BackendKind;
+use crate::classifier::checkpoint::read_config;
+use crate::classifier::config::{BackboneId, BlocksError, FORMAT};
+use crate::classifier::data::{ClipBatcher, ClipDataset, DataError, Split};
+use crate::classifier::train::{
+    Accuracy, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
+};
+use crate::classifier::{
+    AmClassifier, CheckpointError, ClassifierConfig, FlowKind, TpmKind, parse_blocks,
+};
+use crate::model::{BackboneError, InputError};
+use crate::video::ClipError;
+use crate::video::preprocess::{Crop, Preprocess};
+use crate::video::sampling::{SegmentPick, uniform_segments};
+
+/// Arguments of `amflow train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Training data: a folder per class, a root with `train/` and `test/` (as `amflow synth`
+    /// writes), or a `path label` list file.
+    pub data: PathBuf,
+    /// Validation data (by default the root's `test/` or `val/`, or `test.txt` beside a
+    /// `train.txt`, else the training data).
+    #[arg(long)]
+    pub val: Option<PathBuf>,
+    /// AM blocks, 1-based ("1,12"), `none` (no AM flow), or a selection file from
+    /// `amflow blocks`. Default: the first and the last block.
+    #[arg(long)]
+    pub blocks: Option<String>,
+    /// AM flow kind.
+    #[arg(long, value_enum, default_value = "vanilla")]
+    pub flow: FlowKind,
+    /// Temporal processing module.
+    #[arg(long, value_enum, default_value = "transformer")]
+    pub tpm: TpmKind,
+    /// Frames per clip.
+    #[arg(long, default_value_t = 8)]
+    pub frames: usize,
+    /// Input side in pixels (a multiple of the patch size).
+    #[arg(long, default_value_t = 224)]
+    pub size: usize,
+    /// Adapter bottleneck width (default: a quarter of the backbone width).
+    #[arg(long)]
+    pub bottleneck: Option<usize>,
+    /// Heads of the aligning encoders (the largest divisor of the width up to this).
+    #[arg(long, default_value_t = 12)]
+    pub aligner_heads: usize,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Clips per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// AdamW learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// AdamW weight decay.
+    #[arg(long, default_value_t = 0.05)]
+    pub weight_decay: f32,
+    /// Data-loading threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Seed of initialisation, shuffling and frame sampling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// GPUs to train on with `--backend wgpu` (burn's multi-device training).
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
+    /// Continue from the last per-epoch checkpoint of an interrupted run with the same `--out`.
+    #[arg(long)]
+    pub resume: bool,
+    /// The checkpoint to write (safetensors); per-epoch checkpoints and logs go to
+    /// `<out>.train/`.
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+}
+
+/// Arguments of `amflow eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Test data: a folder per class, a root with `test/`, or a `path label` list file.
+    pub data: PathBuf,
+    /// The checkpoint `amflow train` wrote.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Three spatial crops per clip, probabilities averaged.
+    #[arg(long)]
+    pub three_crop: bool,
+    /// Clips per batch.
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Print `{"top1": …, "top5": …, "clips": …}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `amflow predict`.
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// A clip: video, frame folder, animated GIF/WebP.
+    pub clip: PathBuf,
+    /// The checkpoint `amflow train` wrote.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Classes to show.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the classifier commands can fail on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifierCliError {
+    /// The backbone did not load.
+    #[error(transparent)]
+    Backbone(#[from] BackboneError),
+    /// Bad `--blocks`.
+    #[error(transparent)]
+    Blocks(#[from] BlocksError),
+    /// The dataset could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// The clip could not be read.
+    #[error(transparent)]
+    Clip(#[from] ClipError),
+    /// The checkpoint could not be written or used.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The input does not fit the backbone.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A setting that cannot work.
+    #[error("{0}")]
+    Config(String),
+    /// `--resume` without an earlier run.
+    #[error("--resume: no per-epoch checkpoint in {0}; train without --resume first")]
+    NothingToResume(PathBuf),
+}
+
+fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{bar:30}} {{pos}}/{{len}} {what}  {{elapsed}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// The validation set for `amflow train`.
+fn validation_data(args: &TrainArgs) -> Result<ClipDataset, DataError> {
+    if let Some(val) = &args.val {
+        return ClipDataset::open(val, Split::Test);
+    }
+    if args.data.is_file() {
+        let sibling = ["test.txt", "val.txt"]
+            .iter()
+            .map(|n| args.data.with_file_name(n))
+            .find(|p| p.is_file() && *p != args.data);
+        return ClipDataset::open(sibling.as_deref().unwrap_or(&args.data), Split::Test);
+    }
+    ClipDataset::open(&args.data, Split::Test)
+}
+
+/// Runs `amflow train`.
+pub fn run_train(
+    args: &TrainArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+) -> Result<(), ClassifierCliError> {
+    let devices: Vec<_> = match (backend, args.devices) {
+        (BackendKind::Wgpu, n) if n > 1 => (0..n)
+            .map(|i| burn::tensor::Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(i)))
+            .collect(),
+        _ => vec![backend.device()],
+    };
+    // The model lives on the autodiff flavour of the main device; burn-train runs the steps.
+    let device = devices[0].clone().autodiff();
+    let (name, model) = load_backbone(backbone, &device)?;
+    let layers = model.config().num_hidden_layers;
+    let am_blocks = match &args.blocks {
+        Some(b) => parse_blocks(b, layers)?,
+        None => {
+            let mut v = vec![1, layers];
+            v.dedup();
+            v
+        }
+    };
+    let train_data = ClipDataset::open(&args.data, Split::Train)?;
+    let valid_data = validation_data(args)?.relabel(&train_data.classes, &args.data)?;
+    let width = model.config().hidden_size;
+    let config = ClassifierConfig {
+        format: FORMAT.to_string(),
+        backbone: BackboneId::of(&name, &model),
+        am_blocks,
+        flow: args.flow,
+        tpm: args.tpm,
+        frames: args.frames,
+        bottleneck: args.bottleneck.unwrap_or((width / 4).max(8)),
+        size: args.size,
+        aligner_heads: crate::flow::AligningEncoderConfig::for_width(width, args.aligner_heads)
+            .heads,
+        classes: train_data.classes.clone(),
+    };
+    config.validate().map_err(ClassifierCliError::Config)?;
+    if args.batch_size == 0 || args.epochs == 0 {
+        return Err(ClassifierCliError::Config(
+            "--batch-size and --epochs must be at least 1".into(),
+        ));
+    }
+    let artifacts = train_dir(&args.out);
+    let resume_from = if args.resume {
+        Some(
+            last_checkpoint_epoch(&artifacts)
+                .ok_or_else(|| ClassifierCliError::NothingToResume(artifacts.clone()))?,
+        )
+    } else {
+        None
+    };
+    burn::tensor::Device::seed(&device, args.seed);
+    let classifier = AmClassifier::new(model, config, &device);
+    println!("{}", classifier.describe());
+    println!(
+        "data: {} training clips, {} validation clips, classes: {}",
+        train_data.items.len(),
+        valid_data.items.len(),
+        train_data.classes.join(", ")
+    );
+    let options = TrainOptions {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        learning_rate: args.lr,
+        weight_decay: args.weight_decay,
+        workers: args.workers,
+        seed: args.seed,
+        artifacts,
+        resume_from,
+        devices,
+    };
+    let trained = train(classifier, train_data, valid_data.clone(), &options);
+    trained.save(&args.out)?;
+    println!("wrote {}", args.out.display());
+    let batcher = ClipBatcher::test(trained.config().frames, trained.config().size, false);
+    let bar = progress(valid_data.items.len(), "clips");
+    let accuracy = evaluate(
+        &trained,
+        &valid_data,
+        &batcher,
+        args.batch_size,
+        &device,
+        |n| bar.inc(n as u64),
+    )?;
+    bar.finish_and_clear();
+    print_accuracy(&accuracy, "validation");
+    Ok(())
+}
+
+/// `<out>.train/` beside the checkpoint.
+fn train_dir(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".train");
+    out.with_file_name(name)
+}
+
+fn print_accuracy(a: &Accuracy, what: &str) {
+    println!(
+        "{what}: top-1 {:.1}%  top-5 {:.1}%  ({} clips)",
+        100.0 * a.top1,
+        100.0 * a.top5,
+        a.clips
+    );
+}
+
+/// The checkpoint and its backbone (`--backbone` or the embedded one).
+fn load_classifier(
+    checkpoint: &Path,
+    backbone: Option<&PathBuf>,
+    device: &burn::tensor::Device,
+) -> Result<AmClassifier, ClassifierCliError> {
+    // Read the configuration first: a bad checkpoint is reported before loading any backbone.
+    let bytes = std::fs::read(checkpoint).map_err(|source| CheckpointError::Io {
+        path: checkpoint.display().to_string(),
+        source,
+    })?;
+    read_config(&bytes, &checkpoint.display().to_string())?;
+    let (name, model) = load_backbone(backbone, device)?;
+    Ok(AmClassifier::from_checkpoint_bytes(
+        bytes,
+        &checkpoint.display().to_string(),
+        model,
+        &name,
+        device,
+    )?)
+}
+
+/// Runs `amflow eval`.
+pub fn run_eval(
+    args: &EvalArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+) -> Result<(), ClassifierCliError> {
+    let device = backend.device();
+    let model = load_classifier(&args.checkpoint, backbone, &device)?;
+    let c = model.config();
+    let data = ClipDataset::open(&args.data, Split::Test)?.relabel(&c.classes, &args.data)?;
+    let batcher = ClipBatcher::test(c.frames, c.size, args.three_crop);
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        progress(data.items.len(), "clips")
+    };
+    let accuracy = evaluate(&model, &data, &batcher, args.batch_size, &device, |n| {
+        bar.inc(n as u64)
+    })?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string(&accuracy).unwrap_or_default());
+    } else {
+        print_accuracy(&accuracy, &args.data.display().to_string());
+    }
+    Ok(())
+}
+
+/// Runs `amflow predict`.
+pub fn run_predict(
+    args: &PredictArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+) -> Result<(), ClassifierCliError> {
+    let device = backend.device();
+    let model = load_classifier(&args.checkpoint, backbone, &device)?;
+    let c = model.config().clone();
+    let clip = open_clip(std::slice::from_ref(&args.clip))?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let indices = uniform_segments(clip.info().frames, c.frames, SegmentPick::Middle, &mut rng)?;
+    let frames = clip.frames(&indices)?;
+    let preprocess = Preprocess {
+        size: c.size as u32,
+        crop: Crop::Centre,
+    };
+    let pixels = preprocess
+        .tensors(&frames, &device)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ClipError::Sampling("no frames".into()))?; // [T, 3, S, S]
+    let [t, ch, h, w] = pixels.dims();
+    let probs = clip_probabilities(&model, pixels.reshape([1, t, ch, h, w]), 1)?;
+    let values = probs.into_data().try_to_vec::<f32>().unwrap_or_default();
+    let mut ranked: Vec<(usize, f32)> = values.into_iter().enumerate().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(args.top.max(1));
+    if args.json {
+        let rows: Vec<_> = ranked
+            .iter()
+            .map(|&(i, p)| serde_json::json!({"class": c.classes[i], "probability": p}))
+            .collect();
+        println!("{}", serde_json::Value::Array(rows));
+    } else {
+        for (i, p) in ranked {
+            let bar = "█".repeat((p * 30.0).round() as usize);
+            println!("{:>6.1}%  {:<20} {bar}", 100.0 * p, c.classes[i]);
+        }
+    }
+    Ok(())
+}

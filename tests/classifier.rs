@@ -1,0 +1,176 @@
+//! The classifier from the command line on a small synthetic set with the tiny backbone:
+//! `amflow synth` → `train` (and `--resume`) → `eval --json` → `predict --json`, and the
+//! checkpoint's failure modes.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn amflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_amflow"))
+        .args(args)
+        .output()
+        .expect("amflow runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failure(out: &Output) -> String {
+    assert!(!out.status.success(), "expected a failure");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn train_eval_predict_and_bad_checkpoints() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("synth");
+    let tiny = common::tiny_dir();
+    ok(&amflow(&[
+        "synth",
+        s(&data),
+        "--train",
+        "2",
+        "--test",
+        "1",
+        "--frames",
+        "4",
+        "--size",
+        "56",
+    ]));
+    let ckpt = dir.path().join("tiny.safetensors");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            s(&data),
+            "--backbone",
+            s(&tiny),
+            "--size",
+            "56",
+            "--frames",
+            "4",
+            "--blocks",
+            "1,2",
+            "--batch-size",
+            "6",
+            "--workers",
+            "1",
+            "--out",
+            s(&ckpt),
+        ];
+        args.extend_from_slice(extra);
+        amflow(&args)
+    };
+    let stdout = ok(&train(&["--epochs", "1"]));
+    assert!(stdout.contains("trainable"), "{stdout}");
+    assert!(stdout.contains("validation: top-1"), "{stdout}");
+    assert!(ckpt.is_file());
+    assert!(
+        dir.path()
+            .join("tiny.safetensors.train/checkpoint/model-1.bpk")
+            .is_file()
+    );
+    // Resume: one more epoch on top of the first.
+    ok(&train(&["--epochs", "2", "--resume"]));
+    assert!(
+        dir.path()
+            .join("tiny.safetensors.train/checkpoint/model-2.bpk")
+            .is_file()
+    );
+
+    let eval = ok(&amflow(&[
+        "eval",
+        s(&data),
+        "--checkpoint",
+        s(&ckpt),
+        "--backbone",
+        s(&tiny),
+        "--json",
+    ]));
+    let acc: serde_json::Value = serde_json::from_str(eval.trim()).expect("JSON");
+    let top1 = acc["top1"].as_f64().expect("top1");
+    let top5 = acc["top5"].as_f64().expect("top5");
+    assert!((0.0..=1.0).contains(&top1) && top5 >= top1, "{acc}");
+    assert_eq!(acc["clips"], 9);
+    let three = ok(&amflow(&[
+        "eval",
+        s(&data),
+        "--checkpoint",
+        s(&ckpt),
+        "--backbone",
+        s(&tiny),
+        "--json",
+        "--three-crop",
+    ]));
+    assert!(three.contains("top5"));
+
+    let clip = data.join("test/left/0000");
+    let predict = ok(&amflow(&[
+        "predict",
+        s(&clip),
+        "--checkpoint",
+        s(&ckpt),
+        "--backbone",
+        s(&tiny),
+        "--json",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(predict.trim()).expect("JSON");
+    let rows = rows.as_array().expect("a list");
+    assert_eq!(rows.len(), 5);
+    let total: f64 = rows.iter().filter_map(|r| r["probability"].as_f64()).sum();
+    assert!(total > 0.0 && total <= 1.0 + 1e-5, "{predict}");
+
+    // The embedded ViT-S/14 is not the backbone this checkpoint was trained on.
+    let err = failure(&amflow(&["predict", s(&clip), "--checkpoint", s(&ckpt)]));
+    assert!(err.contains("was trained on"), "{err}");
+    // Random bytes, a truncated checkpoint, a missing one.
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all!").expect("write");
+    let err = failure(&amflow(&["predict", s(&clip), "--checkpoint", s(&junk)]));
+    assert!(err.contains("not an amflow checkpoint"), "{err}");
+    let bytes = std::fs::read(&ckpt).expect("read");
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write");
+    let err = failure(&amflow(&[
+        "predict",
+        s(&clip),
+        "--checkpoint",
+        s(&cut),
+        "--backbone",
+        s(&tiny),
+    ]));
+    assert!(err.contains("cut.safetensors"), "{err}");
+    let err = failure(&amflow(&[
+        "predict",
+        s(&clip),
+        "--checkpoint",
+        s(&dir.path().join("none.safetensors")),
+    ]));
+    assert!(err.contains("none.safetensors"), "{err}");
+    // Bad --blocks.
+    let err = failure(&amflow(&[
+        "train",
+        s(&data),
+        "--backbone",
+        s(&tiny),
+        "--blocks",
+        "3",
+        "--out",
+        s(&ckpt),
+    ]));
+    assert!(err.contains("block 3 does not exist"), "{err}");
+}
