@@ -124,13 +124,16 @@ fn sync(device: &Device, backend: BackendKind) -> Result<(), BenchError> {
     })
 }
 
-/// Median and minimum, in milliseconds, of `runs` calls of `f` after `warmup` untimed ones.
+/// Where and how long: the median and minimum, in milliseconds, of `runs` calls of `f` after
+/// `warmup` untimed ones.
 fn time(
     args: &BenchArgs,
     device: &Device,
     backend: BackendKind,
+    case: &str,
+    variant: &str,
     mut f: impl FnMut() -> Result<(), BenchError>,
-) -> Result<(f64, f64), BenchError> {
+) -> Result<Timing, BenchError> {
     for _ in 0..args.warmup {
         f()?;
         sync(device, backend)?;
@@ -143,7 +146,15 @@ fn time(
         ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
     ms.sort_by(f64::total_cmp);
-    Ok((ms[ms.len() / 2], ms[0]))
+    Ok(Timing {
+        case: case.to_string(),
+        variant: variant.to_string(),
+        backend: backend.to_string(),
+        median_ms: ms[ms.len() / 2],
+        min_ms: ms[0],
+        runs: args.runs,
+        speedup: None,
+    })
 }
 
 /// Pairs a case under test with its reference: the reference first, speed-ups filled in.
@@ -172,21 +183,12 @@ fn kernel_cases(
         })
         .collect();
     let case = format!("vanilla AM flow, {BLOCKS} blocks × [1, {HEADS}, {n}, {n}]");
-    let run = |kernel: &dyn FlowKernel, variant: &str| -> Result<Timing, BenchError> {
-        let (median_ms, min_ms) = time(args, device, backend, || {
+    let run = |kernel: &dyn FlowKernel, variant: &str| {
+        time(args, device, backend, &case, variant, || {
             for (a, b) in &logits {
                 let _ = kernel.vanilla_flow(a.clone(), b.clone());
             }
             Ok(())
-        })?;
-        Ok(Timing {
-            case: case.clone(),
-            variant: variant.to_string(),
-            backend: backend.to_string(),
-            median_ms,
-            min_ms,
-            runs: args.runs,
-            speedup: None,
         })
     };
     let reference = run(&TensorOps, "tensor ops (reference)")?;
@@ -216,19 +218,10 @@ fn pair_cases(
         println!("backbone: {name}");
     }
     let case = format!("backbone + all-block AM flow, pair at {0}×{0}", args.size);
-    let run = |kernel: &dyn FlowKernel, variant: &str| -> Result<Timing, BenchError> {
-        let (median_ms, min_ms) = time(args, device, backend, || {
+    let run = |kernel: &dyn FlowKernel, variant: &str| {
+        time(args, device, backend, &case, variant, || {
             pair_flows_with(&model, pixels.clone(), kernel)?;
             Ok(())
-        })?;
-        Ok(Timing {
-            case: case.clone(),
-            variant: variant.to_string(),
-            backend: backend.to_string(),
-            median_ms,
-            min_ms,
-            runs: args.runs,
-            speedup: None,
         })
     };
     if backend == BackendKind::Wgpu {

@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
 
-use super::common::{load_backbone, open_clip};
+use super::common::load_backbone;
 use crate::backend::BackendKind;
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, BlocksError, FORMAT};
@@ -19,8 +18,6 @@ use crate::classifier::{
 };
 use crate::model::{BackboneError, InputError};
 use crate::video::ClipError;
-use crate::video::preprocess::{Crop, Preprocess};
-use crate::video::sampling::{SegmentPick, uniform_segments};
 
 /// Arguments of `amflow train`.
 #[derive(Debug, clap::Args)]
@@ -343,21 +340,14 @@ pub fn run_predict(
     let device = backend.device();
     let model = load_classifier(&args.checkpoint, backbone, &device)?;
     let c = model.config().clone();
-    let clip = open_clip(std::slice::from_ref(&args.clip))?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    let indices = uniform_segments(clip.info().frames, c.frames, SegmentPick::Middle, &mut rng)?;
-    let frames = clip.frames(&indices)?;
-    let preprocess = Preprocess {
-        size: c.size as u32,
-        crop: Crop::Centre,
-    };
-    let pixels = preprocess
-        .tensors(&frames, &device)?
+    // The test-time sampling and preprocessing `eval` uses: middle frames, centre crop.
+    let crops = ClipBatcher::test(c.frames, c.size, false).load(&args.clip)?;
+    let pixels = crops
         .into_iter()
         .next()
         .ok_or_else(|| ClipError::Sampling("no frames".into()))?; // [T, 3, S, S]
-    let [t, ch, h, w] = pixels.dims();
-    let probs = clip_probabilities(&model, pixels.reshape([1, t, ch, h, w]), 1)?;
+    let pixels = burn::tensor::Tensor::<4>::from_data(pixels, &device).unsqueeze::<5>();
+    let probs = clip_probabilities(&model, pixels, 1)?;
     let values = probs.into_data().try_to_vec::<f32>().unwrap_or_default();
     let mut ranked: Vec<(usize, f32)> = values.into_iter().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
