@@ -50,21 +50,89 @@ impl PairData {
     /// Runs the backbone on normalised `pixels` `[2, 3, H, W]` and reads every block's vanilla
     /// flow and column sums back.
     pub fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
+        let (shape, all) = Self::flows(backbone, pixels)?;
+        Ok(Self::split(shape, read_back(all)?))
+    }
+
+    /// [`PairData::compute`] with an asynchronous read-back, as the browser's WebGPU needs.
+    pub async fn compute_async(
+        backbone: &Dinov2,
+        pixels: Tensor<4>,
+    ) -> Result<Self, AnalysisError> {
+        let (shape, all) = Self::flows(backbone, pixels)?;
+        let data = all
+            .into_data_async()
+            .await
+            .map_err(|e| AnalysisError::Readback(format!("{e:?}")))?;
+        let values = data
+            .try_to_vec::<f32>()
+            .map_err(|e| AnalysisError::Readback(format!("{e:?}")))?;
+        Ok(Self::split(shape, values))
+    }
+
+    /// Every block's flow and column sums in one flat tensor, so that one read-back brings
+    /// them all: `[L·H·N]` vanilla then `[L·2·H·N]` column sums; and `(L, H, N)`.
+    fn flows(
+        backbone: &Dinov2,
+        pixels: Tensor<4>,
+    ) -> Result<((usize, usize, usize), Tensor<1>), AnalysisError> {
+        let device = pixels.device();
         let PairFlows { vanilla, colsum } = pair_flows(backbone, pixels)?;
         let [heads, tokens] = vanilla.first().map_or([0, 0], |v| v.dims());
-        Ok(Self {
+        let layers = vanilla.len();
+        let flat: Vec<Tensor<1>> = vanilla
+            .into_iter()
+            .map(|v| v.reshape([heads * tokens]))
+            .chain(colsum.into_iter().map(|c| c.reshape([2 * heads * tokens])))
+            .collect();
+        let all = if flat.is_empty() {
+            Tensor::zeros([0], &device)
+        } else {
+            Tensor::cat(flat, 0)
+        };
+        Ok(((layers, heads, tokens), all))
+    }
+
+    /// Splits what [`PairData::flows`] read back into blocks.
+    fn split((layers, heads, tokens): (usize, usize, usize), values: Vec<f32>) -> Self {
+        let per = heads * tokens;
+        let (v, c) = values.split_at((layers * per).min(values.len()));
+        Self {
             heads,
             tokens,
-            vanilla: vanilla
-                .into_iter()
-                .map(read_back)
-                .collect::<Result<_, _>>()?,
-            colsum: colsum
-                .into_iter()
-                .map(read_back)
-                .collect::<Result<_, _>>()?,
-        })
+            vanilla: v.chunks(per.max(1)).map(<[f32]>::to_vec).collect(),
+            colsum: c.chunks((2 * per).max(1)).map(<[f32]>::to_vec).collect(),
+        }
     }
+}
+
+/// The pair as the backbone sees it: both frames with the short side resized to `size` and the
+/// long side cropped to whole patches, their patch grid, and the normalised pixels
+/// `[2, 3, H, W]`.
+fn prepare(
+    backbone: &Dinov2,
+    frames: [&Frame; 2],
+    size: u32,
+    device: &Device,
+) -> Result<([Frame; 2], Grid, Tensor<4>), AnalysisError> {
+    let patch = backbone.config().patch_size as u32;
+    let prep = Preprocess {
+        size,
+        crop: Crop::Full { patch },
+    };
+    let pair = [frames[0].clone(), frames[1].clone()];
+    let crops = prep.crops(&pair).into_iter().next().unwrap_or_default();
+    let [a, b] = <[Frame; 2]>::try_from(crops)
+        .map_err(|_| ClipError::Sampling("preprocessing lost a frame".into()))?;
+    let pixels = Tensor::from_data(
+        crate::video::preprocess::normalise(&[a.clone(), b.clone()]),
+        device,
+    );
+    let grid = Grid {
+        rows: a.height() as usize / patch as usize,
+        cols: a.width() as usize / patch as usize,
+    };
+    Ok(([a, b], grid, pixels))
 }
 
 /// A frame pair, analysed.
@@ -91,44 +159,44 @@ impl PairAnalysis {
         size: u32,
         device: &Device,
     ) -> Result<Self, AnalysisError> {
-        let config = backbone.config();
-        let patch = config.patch_size as u32;
-        let prep = Preprocess {
-            size,
-            crop: Crop::Full { patch },
-        };
-        let pair = [frames[0].clone(), frames[1].clone()];
-        let crops = prep.crops(&pair).into_iter().next().unwrap_or_default();
-        let [a, b] = <[Frame; 2]>::try_from(crops)
-            .map_err(|_| ClipError::Sampling("preprocessing lost a frame".into()))?;
-        let pixels = Tensor::from_data(
-            crate::video::preprocess::normalise(&[a.clone(), b.clone()]),
-            device,
-        );
-        let grid = Grid {
-            rows: a.height() as usize / patch as usize,
-            cols: a.width() as usize / patch as usize,
-        };
+        let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
         let data = PairData::compute(backbone, pixels)?;
-        let prefix = 1 + config.num_register_tokens;
+        Ok(Self::finish(backbone, pair, grid, data))
+    }
+
+    /// [`PairAnalysis::run`] with an asynchronous read-back (the browser).
+    pub async fn run_async(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        size: u32,
+        device: &Device,
+    ) -> Result<Self, AnalysisError> {
+        let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
+        let data = PairData::compute_async(backbone, pixels).await?;
+        Ok(Self::finish(backbone, pair, grid, data))
+    }
+
+    /// Patch flows and scores from the flows read back.
+    fn finish(backbone: &Dinov2, frames: [Frame; 2], grid: Grid, data: PairData) -> Self {
+        let prefix = 1 + backbone.config().num_register_tokens;
         let blocks: Vec<PatchFlow> = data
             .vanilla
             .iter()
             .map(|v| PatchFlow::from_heads(v, data.heads, prefix))
             .collect();
-        let motion = patch_motion(&a, &b, grid);
+        let motion = patch_motion(&frames[0], &frames[1], grid);
         let scores = blocks
             .iter()
             .enumerate()
             .map(|(i, f)| score_block(i, f, &motion))
             .collect();
-        Ok(Self {
-            frames: [a, b],
+        Self {
+            frames,
             grid,
             data,
             blocks,
             scores,
-        })
+        }
     }
 
     /// Every block's map as an image the size of the frames.

@@ -9,29 +9,38 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: Result<(), Box<dyn std::error::Error>> = match &cli.command {
         Some(Command::Info(args)) => {
-            amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
+            amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
+                .map_err(Into::into)
         }
         Some(Command::Bench(args)) => {
             amflow::cli::bench::run(args, cli.backbone.as_ref()).map_err(Into::into)
         }
-        Some(Command::Train(args)) => {
-            amflow::cli::train::run_train(args, cli.backbone.as_ref(), cli.backend)
-                .map_err(Into::into)
-        }
-        Some(Command::Eval(args)) => {
-            amflow::cli::train::run_eval(args, cli.backbone.as_ref(), cli.backend)
-                .map_err(Into::into)
-        }
-        Some(Command::Predict(args)) => {
-            amflow::cli::train::run_predict(args, cli.backbone.as_ref(), cli.backend)
-                .map_err(Into::into)
-        }
+        Some(Command::Train(args)) => amflow::cli::train::run_train(
+            args,
+            cli.backbone.as_ref(),
+            cli.backend.unwrap_or_default(),
+        )
+        .map_err(Into::into),
+        Some(Command::Eval(args)) => amflow::cli::train::run_eval(
+            args,
+            cli.backbone.as_ref(),
+            cli.backend.unwrap_or_default(),
+        )
+        .map_err(Into::into),
+        Some(Command::Predict(args)) => amflow::cli::train::run_predict(
+            args,
+            cli.backbone.as_ref(),
+            cli.backend.unwrap_or_default(),
+        )
+        .map_err(Into::into),
         Some(Command::Synth(args)) => amflow::cli::synth::run(args).map_err(Into::into),
         Some(Command::Blocks(args)) => {
-            amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
+            amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
+                .map_err(Into::into)
         }
         Some(Command::Maps(args)) => {
-            amflow::cli::maps::run(args, cli.backbone.as_ref(), cli.backend).map_err(Into::into)
+            amflow::cli::maps::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
+                .map_err(Into::into)
         }
         None => {
             let launch = amflow::app::Launch {
@@ -44,6 +53,7 @@ fn main() -> std::process::ExitCode {
             };
             let options = eframe::NativeOptions {
                 viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
+                wgpu_options: amflow::app::gpu::wgpu_configuration(),
                 ..Default::default()
             };
             eframe::run_native(
@@ -106,7 +116,10 @@ fn main() {
         let result = eframe::WebRunner::new()
             .start(
                 canvas,
-                eframe::WebOptions::default(),
+                eframe::WebOptions {
+                    wgpu_options: amflow::app::gpu::wgpu_configuration(),
+                    ..Default::default()
+                },
                 Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch_from_url())))),
             )
             .await;

@@ -145,8 +145,8 @@ impl ClipSpec {
         let shape = rng.random_range(0..3u8);
         let half = s * rng.random_range(0.12..0.18);
         let start = (
-            s * rng.random_range(0.35..0.65),
-            s * rng.random_range(0.35..0.65),
+            s * rng.random_range(0.3..0.7),
+            s * rng.random_range(0.3..0.7),
             half,
             rng.random_range(0.0..std::f32::consts::TAU),
         );
@@ -171,14 +171,15 @@ impl ClipSpec {
     }
 
     /// The object's pose at frame `t` in world coordinates: centre x, centre y, half-size,
-    /// angle. Translation is `2.5%` of the frame side per frame (times the clip's speed in
-    /// [0.6, 1)), rotation 0.12 rad per frame, growth ±4% per frame.
+    /// angle. Translation is `5%` of the frame side per frame (times the clip's speed in
+    /// [0.6, 1)), rotation 0.3 rad per frame, growth ±8% per frame: over 8 frames an object
+    /// travels about a third of the frame, several patches at any input size.
     pub fn pose(&self, t: usize) -> (f32, f32, f32, f32) {
         let (x, y, half, angle) = self.start;
         let t = t as f32;
-        let step = self.size as f32 * 0.025 * self.speed;
-        let turn = 0.12 * self.speed;
-        let grow = 0.04 * self.speed;
+        let step = self.size as f32 * 0.05 * self.speed;
+        let turn = 0.3 * self.speed;
+        let grow = 0.08 * self.speed;
         match CLASSES[self.class] {
             "left" => (x - step * t, y, half, angle),
             "right" => (x + step * t, y, half, angle),

@@ -155,7 +155,12 @@ pub struct ClipPanel {
     /// A file being picked in the browser.
     #[cfg(target_arch = "wasm32")]
     picking: Option<Receiver<super::pick::Picked>>,
+    /// Tells clips apart: a fresh number for every clip opened.
+    pub generation: u64,
 }
+
+/// The next clip's [`ClipPanel::generation`].
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl ClipPanel {
     /// Starts opening `source`.
@@ -172,7 +177,15 @@ impl ClipPanel {
             error: None,
             #[cfg(target_arch = "wasm32")]
             picking: None,
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// The pair on screen and its key `(generation, t, k, 0)`, once decoded.
+    pub fn current_pair(&self) -> Option<(super::maps::PairKey, &[Frame; 2])> {
+        let frames = self.frames.as_ref()?;
+        self.pair_ready()
+            .then_some(((self.generation, self.t, self.k, 0), frames))
     }
 
     /// The clip's info once it is open.

@@ -7,12 +7,19 @@
 //! the pair is on screen, `error` (with the message on the page) when something failed.
 
 pub mod clip;
+mod export;
+pub mod gpu;
+pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
 
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
+use burn::tensor::Device;
+
 pub use clip::{ClipPanel, ClipSource};
+pub use maps::MapsPanel;
 
 use crate::backend::BackendKind;
 use crate::model::{BackboneError, Dinov2};
@@ -22,8 +29,8 @@ use crate::model::{BackboneError, Dinov2};
 pub struct Launch {
     /// A Hugging Face model folder; `None` is the embedded default.
     pub backbone_dir: Option<std::path::PathBuf>,
-    /// Where the model runs.
-    pub backend: BackendKind,
+    /// Where the model runs; `None` picks (see [`gpu::choose`]).
+    pub backend: Option<BackendKind>,
     /// The clip to open.
     pub clip: ClipSource,
 }
@@ -31,7 +38,8 @@ pub struct Launch {
 /// A loaded backbone, summarised for display.
 struct Loaded {
     name: String,
-    model: Dinov2,
+    model: Arc<Dinov2>,
+    device: Device,
     seconds: f64,
 }
 
@@ -43,16 +51,16 @@ enum State {
 
 /// The amflow app.
 pub struct AmflowApp {
-    launch: Launch,
+    compute: gpu::Compute,
     state: State,
     clip: ClipPanel,
+    maps: MapsPanel,
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
 }
 
-fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
+fn load(launch: &Launch, device: Device) -> Result<Loaded, BackboneError> {
     let start = web_time::Instant::now();
-    let device = launch.backend.device();
     let (name, model) = match &launch.backbone_dir {
         None => (
             crate::embedded::NAME.to_string(),
@@ -62,7 +70,8 @@ fn load(launch: &Launch) -> Result<Loaded, BackboneError> {
     };
     Ok(Loaded {
         name,
-        model,
+        model: Arc::new(model),
+        device,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -73,9 +82,11 @@ impl AmflowApp {
         let (tx, rx) = channel();
         let ctx = cc.egui_ctx.clone();
         let job = launch.clone();
+        let compute = gpu::choose(cc.wgpu_render_state.as_ref(), launch.backend);
+        let device = compute.device.clone();
         let work = move || {
             // The receiver only disappears when the app closes; nothing is lost then.
-            let _ = tx.send(load(&job));
+            let _ = tx.send(load(&job, device));
             ctx.request_repaint();
         };
         #[cfg(not(target_arch = "wasm32"))]
@@ -84,9 +95,10 @@ impl AmflowApp {
         wasm_bindgen_futures::spawn_local(async move { work() });
         let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
         Self {
-            launch,
+            compute,
             state: State::Loading(rx),
             clip,
+            maps: MapsPanel::new(),
             marker: ("", 0, String::new()),
         }
     }
@@ -117,6 +129,44 @@ impl AmflowApp {
     }
 }
 
+impl AmflowApp {
+    /// The side panel: the backbone, the block scores and AM-block choice.
+    fn side_ui(&mut self, ui: &mut egui::Ui) {
+        ui.heading("backbone");
+        match &self.state {
+            State::Loading(_) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("loading the backbone…");
+                });
+            }
+            State::Failed(message) => {
+                ui.colored_label(egui::Color32::RED, message);
+            }
+            State::Ready(loaded) => {
+                let c = loaded.model.config();
+                ui.label(&loaded.name);
+                ui.weak(format!(
+                    "{} blocks, width {}, {} heads, patch {}, {:.1} M parameters (frozen); loaded in {:.2} s",
+                    c.num_hidden_layers,
+                    c.hidden_size,
+                    c.num_attention_heads,
+                    c.patch_size,
+                    c.num_params() as f64 / 1e6,
+                    loaded.seconds
+                ));
+            }
+        }
+        ui.separator();
+        ui.heading("AM blocks");
+        let name = match &self.state {
+            State::Ready(loaded) => loaded.name.clone(),
+            _ => String::new(),
+        };
+        self.maps.blocks_ui(ui, &name);
+    }
+}
+
 impl eframe::App for AmflowApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         if let State::Loading(rx) = &self.state
@@ -131,40 +181,47 @@ impl eframe::App for AmflowApp {
             ui.horizontal(|ui| {
                 self.clip.open_controls(ui);
                 ui.heading("amflow — AM flow in image transformers");
+                ui.separator();
+                let colour = if self.compute.gpu {
+                    egui::Color32::from_rgb(120, 200, 120)
+                } else {
+                    egui::Color32::from_rgb(230, 180, 90)
+                };
+                ui.colored_label(colour, &self.compute.description);
             });
         });
+        egui::Panel::right("blocks")
+            .resizable(true)
+            .default_size(330.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
+            });
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.label(format!("backend: {}", self.launch.backend));
-            match &self.state {
-                State::Loading(_) => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label("loading the backbone…");
-                    });
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                self.clip.ui(ui);
+                if let State::Ready(loaded) = &self.state {
+                    ui.separator();
+                    self.maps.update(
+                        ui.ctx(),
+                        &loaded.model,
+                        &loaded.device,
+                        self.clip.current_pair(),
+                    );
+                    self.maps.maps_ui(ui);
                 }
-                State::Failed(message) => {
-                    ui.colored_label(egui::Color32::RED, message);
-                }
-                State::Ready(loaded) => {
-                    let c = loaded.model.config();
-                    ui.label(format!("backbone: {}", loaded.name));
-                    ui.label(format!(
-                        "{} blocks, width {}, {} heads, patch {}, {:.1} M parameters (frozen)",
-                        c.num_hidden_layers,
-                        c.hidden_size,
-                        c.num_attention_heads,
-                        c.patch_size,
-                        c.num_params() as f64 / 1e6
-                    ));
-                    ui.label(format!("loaded in {:.2} s", loaded.seconds));
-                }
-            }
-            ui.separator();
-            self.clip.ui(ui);
+            });
         });
-        let failed = matches!(self.state, State::Failed(_)) || self.clip.error.is_some();
+        let failed = matches!(self.state, State::Failed(_))
+            || self.clip.error.is_some()
+            || self.maps.error.is_some();
+        let maps_ready = self
+            .clip
+            .current_pair()
+            .is_some_and(|(key, _)| self.maps.ready((key.0, key.1, key.2, self.maps.size)));
         if failed {
             self.mark("error");
+        } else if maps_ready {
+            self.mark("maps-ready");
         } else if self.clip.pair_ready() {
             self.mark("frames-ready");
         } else {

@@ -7,6 +7,8 @@ pub mod config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod data;
 pub mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod progress;
 pub mod tpm;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod train;

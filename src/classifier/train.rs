@@ -17,6 +17,7 @@ use burn::train::{
 
 use super::data::{ClipBatch, ClipBatcher, ClipDataset};
 use super::model::AmClassifier;
+use super::progress::TrainProgress;
 
 impl AmClassifier {
     /// Loss and logits of a batch. Inputs come from [`ClipBatcher`] at the configured size, so
@@ -143,6 +144,7 @@ pub fn train(
         .metric_valid_numeric(LossMetric::new())
         .with_default_checkpointers()
         .num_epochs(options.epochs)
+        .renderer(Box::new(TrainProgress::new()))
         .summary();
     if let Some(epoch) = options.resume_from {
         training = training.checkpoint(epoch);

@@ -28,9 +28,10 @@ pub struct Cli {
     /// A clip for the app to open (the embedded demo clip by default).
     #[arg(long)]
     pub clip: Option<PathBuf>,
-    /// Where the model runs: cpu or wgpu.
-    #[arg(long, global = true, default_value = "cpu")]
-    pub backend: BackendKind,
+    /// Where the model runs: cpu or wgpu. Commands default to cpu; the app to the GPU it draws
+    /// with, unless that is a software adapter.
+    #[arg(long, global = true)]
+    pub backend: Option<BackendKind>,
 }
 
 /// Subcommands.

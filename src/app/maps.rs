@@ -1,0 +1,384 @@
+//! The app's AM-flow panel: every block's map for the pair on screen (PCA to RGB or magnitude,
+//! per-block or shared basis, blended over frame `t`), the block scores as bars with the
+//! proposed AM blocks ticked, toggles to change them, and exports of the selection file and of
+//! the map grid as PNG.
+//!
+//! The backbone runs off the UI thread: a thread natively, a future in the browser (whose GPU
+//! read-back is asynchronous).
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use burn::tensor::Device;
+
+use crate::analysis::PairAnalysis;
+use crate::maps::ranking::{BlockScore, propose};
+use crate::maps::selection::{FORMAT, Selection};
+use crate::maps::{BasisKind, View, blend};
+use crate::model::Dinov2;
+use crate::video::Frame;
+
+/// Which pair an analysis belongs to: clip generation, `t`, `k`, input size.
+pub type PairKey = (u64, usize, usize, u32);
+
+/// How many blocks are proposed.
+const PROPOSED: usize = 2;
+
+/// Display settings that change the textures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Look {
+    view: View,
+    basis: BasisKind,
+    opacity: f32,
+}
+
+/// The panel's state.
+pub struct MapsPanel {
+    look: Look,
+    /// Short side of the backbone's input.
+    pub size: u32,
+    job: Option<(Receiver<Result<(PairAnalysis, f64), String>>, PairKey)>,
+    analysis: Option<(PairAnalysis, PairKey, f64)>,
+    textures: Option<(Vec<egui::TextureHandle>, Look, PairKey)>,
+    /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
+    selected: Vec<bool>,
+    edited: bool,
+    /// What the last export did.
+    message: Option<String>,
+    /// The last error.
+    pub error: Option<String>,
+    /// The pair whose analysis failed (not tried again until the pair changes).
+    failed: Option<PairKey>,
+}
+
+impl Default for MapsPanel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MapsPanel {
+    /// Nothing analysed yet.
+    pub fn new() -> Self {
+        Self {
+            look: Look {
+                view: View::Pca,
+                basis: BasisKind::PerBlock,
+                opacity: 1.0,
+            },
+            size: 224,
+            job: None,
+            analysis: None,
+            textures: None,
+            selected: Vec::new(),
+            edited: false,
+            message: None,
+            error: None,
+            failed: None,
+        }
+    }
+
+    /// Whether the maps of `key` are on screen.
+    pub fn ready(&self, key: PairKey) -> bool {
+        matches!(&self.textures, Some((_, _, k)) if *k == key)
+    }
+
+    /// Collects a finished analysis and, when the pair on screen is not the one analysed (and
+    /// nothing is running), starts analysing it.
+    pub fn update(
+        &mut self,
+        ctx: &egui::Context,
+        backbone: &Arc<Dinov2>,
+        device: &Device,
+        pair: Option<(PairKey, &[Frame; 2])>,
+    ) {
+        if let Some((rx, key)) = &self.job
+            && let Ok(result) = rx.try_recv()
+        {
+            let key = *key;
+            self.job = None;
+            match result {
+                Ok((analysis, seconds)) => {
+                    if !self.edited || self.selected.len() != analysis.scores.len() {
+                        self.selected = flags(&analysis.scores);
+                        self.edited = false;
+                    }
+                    self.analysis = Some((analysis, key, seconds));
+                    self.error = None;
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    self.failed = Some(key);
+                    self.analysis = None;
+                    self.textures = None;
+                }
+            }
+        }
+        let Some((key, frames)) = pair else { return };
+        let (key, size) = ((key.0, key.1, key.2, self.size), self.size);
+        let analysed = matches!(&self.analysis, Some((_, k, _)) if *k == key);
+        if self.job.is_none() && !analysed && self.failed != Some(key) {
+            self.job = Some((spawn(ctx, backbone, device, frames, size), key));
+        }
+    }
+
+    fn refresh_textures(&mut self, ctx: &egui::Context) {
+        let Some((analysis, key, _)) = &self.analysis else {
+            return;
+        };
+        if matches!(&self.textures, Some((_, look, k)) if *look == self.look && k == key) {
+            return;
+        }
+        let look = self.look;
+        let textures = analysis
+            .maps(look.view, look.basis)
+            .iter()
+            .enumerate()
+            .map(|(i, map)| {
+                let image = blend(&analysis.frames[0], map, look.opacity);
+                let colour = egui::ColorImage::from_rgb(
+                    [image.width() as usize, image.height() as usize],
+                    image.as_raw(),
+                );
+                ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST)
+            })
+            .collect();
+        self.textures = Some((textures, look, *key));
+    }
+
+    /// Settings and the map grid.
+    pub fn maps_ui(&mut self, ui: &mut egui::Ui) {
+        self.refresh_textures(ui.ctx());
+        ui.horizontal_wrapped(|ui| {
+            ui.label("maps:");
+            ui.selectable_value(&mut self.look.view, View::Pca, "PCA to RGB");
+            ui.selectable_value(&mut self.look.view, View::Magnitude, "magnitude");
+            ui.separator();
+            ui.selectable_value(&mut self.look.basis, BasisKind::PerBlock, "per-block basis");
+            ui.selectable_value(&mut self.look.basis, BasisKind::Shared, "shared basis");
+            ui.separator();
+            ui.add(egui::Slider::new(&mut self.look.opacity, 0.0..=1.0).text("map opacity"));
+            ui.separator();
+            egui::ComboBox::from_label("input size")
+                .selected_text(format!("{}", self.size))
+                .show_ui(ui, |ui| {
+                    for s in [112, 168, 224, 336, 448] {
+                        ui.selectable_value(&mut self.size, s, format!("{s}"));
+                    }
+                });
+        });
+        if self.job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("computing the AM flow of every block…");
+            });
+        }
+        if let Some(error) = &self.error {
+            ui.colored_label(egui::Color32::RED, error);
+        }
+        let Some((analysis, _, seconds)) = &self.analysis else {
+            return;
+        };
+        ui.weak(format!(
+            "{}×{} patches, {} blocks, {:.2} s",
+            analysis.grid.cols,
+            analysis.grid.rows,
+            analysis.scores.len(),
+            seconds
+        ));
+        if let Some((textures, ..)) = &self.textures {
+            let width = ui.available_width();
+            let tile = textures
+                .first()
+                .map(|t| t.size_vec2())
+                .unwrap_or(egui::vec2(1.0, 1.0));
+            let columns = ((width / (tile.x.min(200.0) + 8.0)).floor() as usize).clamp(1, 6);
+            let scale = ((width / columns as f32 - 8.0) / tile.x).min(1.0);
+            egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
+                for (i, (texture, score)) in textures.iter().zip(&analysis.scores).enumerate() {
+                    ui.vertical(|ui| {
+                        ui.image((texture.id(), tile * scale));
+                        let am = self.selected.get(i).copied().unwrap_or(false);
+                        let label = format!(
+                            "block {}  {:+.2}{}",
+                            score.block,
+                            score.score,
+                            if am { "  AM" } else { "" }
+                        );
+                        ui.label(egui::RichText::new(label).monospace().strong());
+                    });
+                    if (i + 1) % columns == 0 {
+                        ui.end_row();
+                    }
+                }
+            });
+        }
+    }
+
+    /// The block scores, the AM-block toggles and the exports.
+    pub fn blocks_ui(&mut self, ui: &mut egui::Ui, backbone_name: &str) {
+        let Some((analysis, ..)) = &self.analysis else {
+            ui.weak("block scores appear with the maps");
+            return;
+        };
+        let scores = analysis.scores.clone();
+        self.scores_ui(ui, &scores);
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("export selection…").clicked() {
+                let text = self.selection(backbone_name, &scores).to_json();
+                self.message = Some(super::export::save(
+                    "amflow-selection.json",
+                    text.as_bytes(),
+                    "application/json",
+                ));
+            }
+            if ui.button("export maps as PNG…").clicked() {
+                self.message = Some(self.export_png());
+            }
+            if let Some(m) = &self.message {
+                ui.weak(m);
+            }
+        });
+    }
+
+    /// Bars of the block scores with a toggle per block.
+    fn scores_ui(&mut self, ui: &mut egui::Ui, scores: &[BlockScore]) {
+        let proposed = propose(scores, PROPOSED);
+        let chosen: Vec<String> = self
+            .selected
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        ui.label("How well each block's flow follows the pixel motion:");
+        ui.label(format!(
+            "proposed AM blocks {:?}; chosen: {}",
+            proposed,
+            if chosen.is_empty() {
+                "none".to_string()
+            } else {
+                chosen.join(", ")
+            }
+        ));
+        let max = scores.iter().map(|s| s.score.abs()).fold(1e-6f32, f32::max);
+        for (i, s) in scores.iter().enumerate() {
+            ui.horizontal(|ui| {
+                if let Some(flag) = self.selected.get_mut(i)
+                    && ui.checkbox(flag, format!("block {:>2}", s.block)).changed()
+                {
+                    self.edited = true;
+                }
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(110.0, 14.0), egui::Sense::hover());
+                let painter = ui.painter();
+                painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+                let mid = rect.left() + rect.width() / 2.0;
+                let w = rect.width() / 2.0 * (s.score / max);
+                let bar = egui::Rect::from_x_y_ranges(
+                    mid.min(mid + w)..=mid.max(mid + w),
+                    rect.y_range(),
+                );
+                let colour = if proposed.contains(&s.block) {
+                    egui::Color32::from_rgb(240, 160, 40)
+                } else {
+                    egui::Color32::from_rgb(90, 140, 200)
+                };
+                painter.rect_filled(bar, 2.0, colour);
+                ui.monospace(format!("{:+.3}", s.score))
+                    .on_hover_text(format!(
+                        "correlation with the pixel motion {:+.3}, concentration {:.3}",
+                        s.correlation, s.concentration
+                    ));
+            });
+        }
+        if ui.button("reset to the proposal").clicked() {
+            self.selected = flags(scores);
+            self.edited = false;
+        }
+    }
+
+    /// The selection file for the ticked blocks.
+    fn selection(&self, backbone: &str, scores: &[BlockScore]) -> Selection {
+        let k = self.analysis.as_ref().map_or(1, |(_, key, _)| key.2);
+        Selection {
+            format: FORMAT.to_string(),
+            backbone: backbone.to_string(),
+            blocks: self
+                .selected
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| **s)
+                .map(|(i, _)| i + 1)
+                .collect(),
+            offset: k,
+            pairs: 1,
+            clips: 1,
+            scores: scores.to_vec(),
+        }
+    }
+
+    /// Writes the Figure-5 grid of the pair on screen.
+    fn export_png(&self) -> String {
+        let Some((analysis, key, _)) = &self.analysis else {
+            return "nothing to export yet".into();
+        };
+        let figure = analysis.figure(
+            self.look.view,
+            self.look.basis,
+            [
+                format!("frame {}", key.1),
+                format!("frame {}", key.1 + key.2),
+            ],
+            4,
+        );
+        let mut png = Vec::new();
+        match figure.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png) {
+            Ok(()) => super::export::save("amflow-maps.png", &png, "image/png"),
+            Err(e) => format!("could not encode the PNG: {e}"),
+        }
+    }
+}
+
+/// The proposed blocks as flags.
+fn flags(scores: &[BlockScore]) -> Vec<bool> {
+    let proposed = propose(scores, PROPOSED);
+    scores.iter().map(|s| proposed.contains(&s.block)).collect()
+}
+
+/// Analyses `frames` in the background.
+fn spawn(
+    ctx: &egui::Context,
+    backbone: &Arc<Dinov2>,
+    device: &Device,
+    frames: &[Frame; 2],
+    size: u32,
+) -> Receiver<Result<(PairAnalysis, f64), String>> {
+    let (tx, rx) = channel();
+    let (ctx, backbone, device, frames) = (
+        ctx.clone(),
+        backbone.clone(),
+        device.clone(),
+        frames.clone(),
+    );
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || {
+        let start = web_time::Instant::now();
+        let result = PairAnalysis::run(&backbone, [&frames[0], &frames[1]], size, &device)
+            .map(|a| (a, start.elapsed().as_secs_f64()))
+            .map_err(|e| e.to_string());
+        let _ = tx.send(result);
+        ctx.request_repaint();
+    });
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async move {
+        let start = web_time::Instant::now();
+        let result = PairAnalysis::run_async(&backbone, [&frames[0], &frames[1]], size, &device)
+            .await
+            .map(|a| (a, start.elapsed().as_secs_f64()))
+            .map_err(|e| e.to_string());
+        let _ = tx.send(result);
+        ctx.request_repaint();
+    });
+    rx
+}
