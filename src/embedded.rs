@@ -18,3 +18,8 @@ pub static WEIGHTS: &[u8] = include_bytes!("../assets/dinov2-small/model.safeten
 pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
     Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device)
 }
+
+/// The demo classifier checkpoint: AM flow in blocks 1 and 12 of the embedded backbone, trained
+/// on `amflow synth`'s default set (see `assets/demo/README.md`), so the app shows predictions
+/// with nothing to download.
+pub static DEMO_CHECKPOINT: &[u8] = include_bytes!("../assets/demo/synth-classifier.safetensors");

@@ -44,8 +44,18 @@ fn main() -> std::process::ExitCode {
         }
         None => {
             let launch = amflow::app::Launch {
-                backbone_dir: cli.backbone.clone(),
+                backbone: match cli.backbone.clone() {
+                    None => amflow::app::BackboneSource::Embedded,
+                    Some(p) if p.to_string_lossy().contains("://") => {
+                        amflow::app::BackboneSource::Url(p.to_string_lossy().into_owned())
+                    }
+                    Some(p) => amflow::app::BackboneSource::Dir(p),
+                },
                 backend: cli.backend,
+                checkpoint: cli
+                    .checkpoint
+                    .clone()
+                    .map(amflow::app::CheckpointSource::Path),
                 clip: cli
                     .clip
                     .clone()
@@ -73,17 +83,28 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo.
+/// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo,
+/// `?backbone=URL` a backbone folder (`config.json` + `model.safetensors`) instead of the
+/// embedded one, `?backend=cpu` keeps the model off the GPU.
 #[cfg(target_arch = "wasm32")]
 fn launch_from_url() -> amflow::app::Launch {
-    let clip = web_sys::window()
+    let params = web_sys::window()
         .and_then(|w| w.location().search().ok())
-        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok())
-        .and_then(|params| params.get("clip"))
-        .filter(|url| !url.is_empty());
+        .and_then(|search| web_sys::UrlSearchParams::new_with_str(&search).ok());
+    let get = |name: &str| {
+        params
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .filter(|v| !v.is_empty())
+    };
     amflow::app::Launch {
-        clip: clip.map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Url),
-        ..Default::default()
+        clip: get("clip").map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Url),
+        backbone: get("backbone").map_or(
+            amflow::app::BackboneSource::Embedded,
+            amflow::app::BackboneSource::Url,
+        ),
+        backend: get("backend").and_then(|b| b.parse().ok()),
+        checkpoint: get("checkpoint").map(amflow::app::CheckpointSource::Url),
     }
 }
 

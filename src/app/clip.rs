@@ -3,10 +3,12 @@
 
 use std::sync::mpsc::{Receiver, channel};
 
+use rand::SeedableRng;
+
 use crate::video::{ClipError, ClipInfo, Frame};
 
 /// Decoded frames arriving from the background.
-type FramesReply = Receiver<Result<Vec<Frame>, ClipError>>;
+pub type FramesReply = Receiver<Result<Vec<Frame>, ClipError>>;
 
 /// Where a clip comes from.
 #[derive(Debug, Clone, Default)]
@@ -179,6 +181,31 @@ impl ClipPanel {
             picking: None,
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Asks for `t` frames sampled as `amflow eval` samples a clip (the middles of `t` equal
+    /// segments); `None` until the clip is open.
+    pub fn request_segments(
+        &self,
+        t: usize,
+        ctx: &egui::Context,
+    ) -> Option<FramesReply> {
+        let reader = self.reader.as_ref()?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let indices = crate::video::sampling::uniform_segments(
+            reader.info().frames,
+            t,
+            crate::video::sampling::SegmentPick::Middle,
+            &mut rng,
+        );
+        Some(match indices {
+            Ok(indices) => reader.request(indices, ctx.clone()),
+            Err(e) => {
+                let (tx, rx) = channel();
+                let _ = tx.send(Err(e));
+                rx
+            }
+        })
     }
 
     /// The pair on screen and its key `(generation, t, k, 0)`, once decoded.

@@ -21,6 +21,9 @@ use crate::video::Frame;
 /// Which pair an analysis belongs to: clip generation, `t`, `k`, input size.
 pub type PairKey = (u64, usize, usize, u32);
 
+/// An analysis and the seconds it took, or why it failed.
+type Analysed = Result<(PairAnalysis, f64), String>;
+
 /// How many blocks are proposed.
 const PROPOSED: usize = 2;
 
@@ -37,7 +40,7 @@ pub struct MapsPanel {
     look: Look,
     /// Short side of the backbone's input.
     pub size: u32,
-    job: Option<(Receiver<Result<(PairAnalysis, f64), String>>, PairKey)>,
+    job: Option<(Receiver<Analysed>, PairKey)>,
     analysis: Option<(PairAnalysis, PairKey, f64)>,
     textures: Option<(Vec<egui::TextureHandle>, Look, PairKey)>,
     /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
@@ -47,6 +50,8 @@ pub struct MapsPanel {
     message: Option<String>,
     /// The last error.
     pub error: Option<String>,
+    /// Where the map grid was last drawn, in points.
+    pub grid_rect: Option<egui::Rect>,
     /// The pair whose analysis failed (not tried again until the pair changes).
     failed: Option<PairKey>,
 }
@@ -75,6 +80,7 @@ impl MapsPanel {
             message: None,
             error: None,
             failed: None,
+            grid_rect: None,
         }
     }
 
@@ -194,7 +200,7 @@ impl MapsPanel {
                 .unwrap_or(egui::vec2(1.0, 1.0));
             let columns = ((width / (tile.x.min(200.0) + 8.0)).floor() as usize).clamp(1, 6);
             let scale = ((width / columns as f32 - 8.0) / tile.x).min(1.0);
-            egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
+            let grid = egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
                 for (i, (texture, score)) in textures.iter().zip(&analysis.scores).enumerate() {
                     ui.vertical(|ui| {
                         ui.image((texture.id(), tile * scale));
@@ -212,6 +218,7 @@ impl MapsPanel {
                     }
                 }
             });
+            self.grid_rect = Some(grid.response.rect);
         }
     }
 
@@ -353,7 +360,7 @@ fn spawn(
     device: &Device,
     frames: &[Frame; 2],
     size: u32,
-) -> Receiver<Result<(PairAnalysis, f64), String>> {
+) -> Receiver<Analysed> {
     let (tx, rx) = channel();
     let (ctx, backbone, device, frames) = (
         ctx.clone(),

@@ -6,45 +6,41 @@
 //! on it. In the browser the page's `<body data-amflow>` says where it is: `frames-ready` once
 //! the pair is on screen, `error` (with the message on the page) when something failed.
 
+pub mod backbone;
 pub mod clip;
 mod export;
+#[cfg(target_arch = "wasm32")]
+mod fetch;
 pub mod gpu;
 pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
+pub mod predict;
 
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
-
-use burn::tensor::Device;
-
+pub use backbone::BackboneSource;
 pub use clip::{ClipPanel, ClipSource};
 pub use maps::MapsPanel;
+pub use predict::{CheckpointSource, PredictPanel};
+
+use backbone::{HUB_MODELS, Loaded, Loading};
 
 use crate::backend::BackendKind;
-use crate::model::{BackboneError, Dinov2};
 
 /// What the app was asked to open.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
-    /// A Hugging Face model folder; `None` is the embedded default.
-    pub backbone_dir: Option<std::path::PathBuf>,
+    /// The backbone to open.
+    pub backbone: BackboneSource,
     /// Where the model runs; `None` picks (see [`gpu::choose`]).
     pub backend: Option<BackendKind>,
     /// The clip to open.
     pub clip: ClipSource,
-}
-
-/// A loaded backbone, summarised for display.
-struct Loaded {
-    name: String,
-    model: Arc<Dinov2>,
-    device: Device,
-    seconds: f64,
+    /// The classifier checkpoint; `None` is the embedded demo.
+    pub checkpoint: Option<CheckpointSource>,
 }
 
 enum State {
-    Loading(Receiver<Result<Loaded, BackboneError>>),
+    Loading(Loading),
     Ready(Box<Loaded>),
     Failed(String),
 }
@@ -55,57 +51,111 @@ pub struct AmflowApp {
     state: State,
     clip: ClipPanel,
     maps: MapsPanel,
+    predict: PredictPanel,
+    /// How many backbones have been loaded (tells a classifier which one it was built on).
+    backbone_loads: u64,
+    /// The backbone asked for, and the picker's text field.
+    backbone: BackboneSource,
+    backbone_text: String,
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
-}
-
-fn load(launch: &Launch, device: Device) -> Result<Loaded, BackboneError> {
-    let start = web_time::Instant::now();
-    let (name, model) = match &launch.backbone_dir {
-        None => (
-            crate::embedded::NAME.to_string(),
-            crate::embedded::backbone(&device)?,
-        ),
-        Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
-    };
-    Ok(Loaded {
-        name,
-        model: Arc::new(model),
-        device,
-        seconds: start.elapsed().as_secs_f64(),
-    })
 }
 
 impl AmflowApp {
     /// Starts loading the backbone in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> Self {
-        let (tx, rx) = channel();
-        let ctx = cc.egui_ctx.clone();
-        let job = launch.clone();
         let compute = gpu::choose(cc.wgpu_render_state.as_ref(), launch.backend);
-        let device = compute.device.clone();
-        let work = move || {
-            // The receiver only disappears when the app closes; nothing is lost then.
-            let _ = tx.send(load(&job, device));
-            ctx.request_repaint();
-        };
-        #[cfg(not(target_arch = "wasm32"))]
-        std::thread::spawn(work);
-        #[cfg(target_arch = "wasm32")]
-        wasm_bindgen_futures::spawn_local(async move { work() });
+        let loading = Loading::start(
+            launch.backbone.clone(),
+            compute.device.clone(),
+            &cc.egui_ctx,
+        );
         let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
         Self {
             compute,
-            state: State::Loading(rx),
+            state: State::Loading(loading),
             clip,
             maps: MapsPanel::new(),
+            predict: PredictPanel::new(launch.checkpoint.clone().unwrap_or(CheckpointSource::Demo)),
+            backbone_loads: 0,
+            backbone_text: match &launch.backbone {
+                BackboneSource::Embedded => String::new(),
+                other => other.label(),
+            },
+            backbone: launch.backbone,
             marker: ("", 0, String::new()),
+        }
+    }
+
+    /// Switches to another backbone: loads it and drops the maps of the old one.
+    fn switch_backbone(&mut self, source: BackboneSource, ctx: &egui::Context) {
+        self.state = State::Loading(Loading::start(
+            source.clone(),
+            self.compute.device.clone(),
+            ctx,
+        ));
+        self.backbone = source;
+        self.maps = MapsPanel::new();
+    }
+
+    /// The backbone picker: embedded, the Hugging Face models, a folder or URL.
+    fn backbone_picker(&mut self, ui: &mut egui::Ui) {
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt("backbone")
+            .selected_text(match &self.backbone {
+                BackboneSource::Embedded => "embedded ViT-S/14".to_string(),
+                other => other.label(),
+            })
+            .width(280.0)
+            .show_ui(ui, |ui| {
+                if ui
+                    .selectable_label(
+                        self.backbone == BackboneSource::Embedded,
+                        "embedded ViT-S/14",
+                    )
+                    .clicked()
+                {
+                    chosen = Some(BackboneSource::Embedded);
+                }
+                for model in HUB_MODELS {
+                    let source = BackboneSource::hub(model);
+                    if ui
+                        .selectable_label(self.backbone == source, model)
+                        .clicked()
+                    {
+                        chosen = Some(source);
+                    }
+                }
+            });
+        ui.horizontal(|ui| {
+            let hint = if cfg!(target_arch = "wasm32") {
+                "folder URL (config.json + model.safetensors)"
+            } else {
+                "folder or Hugging Face URL"
+            };
+            ui.add(
+                egui::TextEdit::singleline(&mut self.backbone_text)
+                    .hint_text(hint)
+                    .desired_width(220.0),
+            );
+            if ui.button("load").clicked() && !self.backbone_text.trim().is_empty() {
+                let text = self.backbone_text.trim().to_string();
+                chosen = Some(if text.contains("://") {
+                    BackboneSource::Url(text)
+                } else {
+                    BackboneSource::Dir(text.into())
+                });
+            }
+        });
+        if let Some(source) = chosen {
+            self.switch_backbone(source, ui.ctx());
         }
     }
 
     /// Tells the page where the app is: `<body data-amflow>` is `loading`, `frames-ready` or
     /// `error`, and `data-amflow-frames` / `data-amflow-fps` say what the browser made of the
-    /// clip (for tests). A no-op natively.
+    /// clip, `data-amflow-compute` is `gpu` or `cpu`, and `data-amflow-maps-rect` is where the
+    /// map grid is on the page, `x,y,w,h` in CSS pixels (for tests). A no-op natively.
     fn mark(&mut self, marker: &'static str) {
         let (frames, fps) = self
             .clip
@@ -122,6 +172,14 @@ impl AmflowApp {
         {
             let dataset = body.dataset();
             let _ = dataset.set("amflowFrames", &state.1.to_string());
+            let _ = dataset.set(
+                "amflowCompute",
+                if self.compute.gpu { "gpu" } else { "cpu" },
+            );
+            if let Some(r) = self.maps.grid_rect {
+                let rect = format!("{},{},{},{}", r.left(), r.top(), r.width(), r.height());
+                let _ = dataset.set("amflowMapsRect", &rect);
+            }
             let _ = dataset.set("amflowFps", &state.2);
             let _ = dataset.set("amflow", marker);
         }
@@ -133,13 +191,9 @@ impl AmflowApp {
     /// The side panel: the backbone, the block scores and AM-block choice.
     fn side_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("backbone");
+        self.backbone_picker(ui);
         match &self.state {
-            State::Loading(_) => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("loading the backbone…");
-                });
-            }
+            State::Loading(loading) => loading.ui(ui),
             State::Failed(message) => {
                 ui.colored_label(egui::Color32::RED, message);
             }
@@ -164,17 +218,33 @@ impl AmflowApp {
             _ => String::new(),
         };
         self.maps.blocks_ui(ui, &name);
+        ui.separator();
+        ui.heading("predictions");
+        if let State::Ready(loaded) = &self.state {
+            self.predict.update(
+                ui.ctx(),
+                (&loaded.model, &loaded.name, self.backbone_loads),
+                &loaded.device,
+                &mut self.clip,
+            );
+        }
+        if let Some(source) = self.predict.ui(ui) {
+            self.predict = PredictPanel::new(source);
+        }
     }
 }
 
 impl eframe::App for AmflowApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        if let State::Loading(rx) = &self.state
-            && let Ok(result) = rx.try_recv()
+        if let State::Loading(loading) = &self.state
+            && let Ok(result) = loading.rx.try_recv()
         {
             self.state = match result {
-                Ok(loaded) => State::Ready(Box::new(loaded)),
-                Err(e) => State::Failed(e.to_string()),
+                Ok(loaded) => {
+                    self.backbone_loads += 1;
+                    State::Ready(Box::new(loaded))
+                }
+                Err(e) => State::Failed(e),
             };
         }
         egui::Panel::top("top").show(ui, |ui| {
@@ -213,7 +283,8 @@ impl eframe::App for AmflowApp {
         });
         let failed = matches!(self.state, State::Failed(_))
             || self.clip.error.is_some()
-            || self.maps.error.is_some();
+            || self.maps.error.is_some()
+            || self.predict.error.is_some();
         let maps_ready = self
             .clip
             .current_pair()

@@ -157,11 +157,12 @@ impl TrainProgress {
             indicatif::HumanDuration(self.started.elapsed())
         );
         match self.bar.take() {
-            Some(bar) => {
+            // A hidden bar (output is not a terminal) prints nothing, so print directly.
+            Some(bar) if !bar.is_hidden() => {
                 bar.finish_and_clear();
                 bar.println(line);
             }
-            None => println!("{line}"),
+            _ => println!("{line}"),
         }
     }
 

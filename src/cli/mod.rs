@@ -28,6 +28,9 @@ pub struct Cli {
     /// A clip for the app to open (the embedded demo clip by default).
     #[arg(long)]
     pub clip: Option<PathBuf>,
+    /// A classifier checkpoint for the app's predictions (the embedded demo by default).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
     /// Where the model runs: cpu or wgpu. Commands default to cpu; the app to the GPU it draws
     /// with, unless that is a software adapter.
     #[arg(long, global = true)]

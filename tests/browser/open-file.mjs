@@ -28,7 +28,7 @@ page.on('pageerror', e => console.log(`[pageerror] ${e.message}`));
 let rc = 0;
 try {
   await page.goto(url, { waitUntil: 'load', timeout: 120000 });
-  await page.waitForSelector('body[data-amflow="frames-ready"]', { timeout: 240000 });
+  await page.waitForSelector('body:is([data-amflow="frames-ready"], [data-amflow="maps-ready"])', { timeout: 240000 });
   if (mode === 'pick') {
     // The button sits at the left of the top bar (egui draws it on the canvas).
     // egui sees the pointer arrive, then the press and release, each on its own frame; a slow
@@ -57,7 +57,7 @@ try {
       await page.dispatchEvent('#amflow_canvas', type, { dataTransfer: dt });
     }
   }
-  const want = `body[data-amflow="frames-ready"][data-amflow-frames="${frames}"][data-amflow-fps="${fps}"]`;
+  const want = `body:is([data-amflow="frames-ready"], [data-amflow="maps-ready"])[data-amflow-frames="${frames}"][data-amflow-fps="${fps}"]`;
   await page.waitForSelector(`${want}, body[data-amflow="error"]`, { timeout: 240000 });
   if (await page.$('body[data-amflow="error"]')) { console.log('the page reported an error'); rc = 1; }
   else console.log(`${mode}: ${file}: ${want}`);

@@ -6,7 +6,14 @@
 #   1. a real clip by URL: ?clip=vtest-2s.webm (VP9, decoded by the browser's <video>);
 #   2. the default: the embedded demo clip;
 #   3. the demo, then vtest-2s.webm dropped on the page as a user drags a file in;
-#   4. the demo, then vtest-2s.webm chosen with the "open a clip…" button's file picker.
+#   4. the demo, then vtest-2s.webm chosen with the "open a clip…" button's file picker;
+#   5. the maps: ?backbone=tiny-dinov2/&clip=vtest-2s.webm on WebGPU, waiting for "maps-ready"
+#      and checking that the map grid in the screenshot is a picture, not a blank;
+#   6. the same in a browser without WebGPU: the page draws with WebGL and the model runs on
+#      the CPU fallback (<body data-amflow-compute="cpu">).
+#
+# Runs 3–6 use the tiny random DINOv2 from ../shared (served as tiny-dinov2/), which SwiftShader
+# runs in seconds; 1 and 2 open the embedded ViT-S/14.
 #
 # Needs trunk and wasm-bindgen on PATH, Debian's chromium, Node ≥ 20 (see .ci/setup).
 set -euo pipefail
@@ -20,8 +27,10 @@ mkdir -p "$OUT"
 cd "$ROOT"
 trunk build web/index.html --dist "$DIST" --offline --no-sri
 cp tests/data/vtest-2s.webm "$DIST/"
+mkdir -p "$DIST/tiny-dinov2"
+cp "$ROOT/../shared/models/tiny-dinov2/config.json" "$ROOT/../shared/models/tiny-dinov2/model.safetensors" "$DIST/tiny-dinov2/"
 
-[ -d "$HERE/node_modules/playwright-core" ] || (cd "$HERE" && npm install --no-audit --no-fund --silent)
+[ -d "$HERE/node_modules/playwright-core" ] && [ -d "$HERE/node_modules/pngjs" ] || (cd "$HERE" && npm install --no-audit --no-fund --silent)
 
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DIST" >"$OUT/http.log" 2>&1 &
 HTTP_PID=$!
@@ -37,7 +46,7 @@ status=0
 # as the browser measured them (vtest-2s.webm: 2 s at 10 fps; the demo clip: 40 frames at 10 fps).
 for run in "clip|index.html?clip=vtest-2s.webm|20|10.00" "demo|index.html|40|10.00"; do
   IFS='|' read -r name page frames fps <<<"$run"
-  marker="body[data-amflow=\"frames-ready\"][data-amflow-frames=\"$frames\"][data-amflow-fps=\"$fps\"]"
+  marker="body:is([data-amflow=\"frames-ready\"], [data-amflow=\"maps-ready\"])[data-amflow-frames=\"$frames\"][data-amflow-fps=\"$fps\"]"
   echo "::: browser: $page (waiting for $marker)"
   if ! (cd "$HERE" && UDD_PARENT="$OUT" node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
     echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
@@ -46,9 +55,21 @@ for run in "clip|index.html?clip=vtest-2s.webm|20|10.00" "demo|index.html|40|10.
 done
 for mode in drop pick; do
   echo "::: browser: $mode vtest-2s.webm"
-  if ! (cd "$HERE" && UDD_PARENT="$OUT" node open-file.mjs "$mode" "http://127.0.0.1:$PORT/index.html" \
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" node open-file.mjs "$mode" "http://127.0.0.1:$PORT/index.html?backbone=tiny-dinov2/" \
       vtest-2s.webm "$DIST/vtest-2s.webm" "$OUT/$mode.png" 20 10.00); then
     echo "browser run '$mode' failed (screenshot: $OUT/$mode.png)"
+    status=1
+  fi
+done
+# name | NO_WEBGPU | where the model must run
+for run in "maps|0|gpu" "maps-cpu|1|cpu"; do
+  IFS='|' read -r name nowebgpu compute <<<"$run"
+  page="index.html?backbone=tiny-dinov2/&clip=vtest-2s.webm"
+  marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"]"
+  echo "::: browser: $page, WebGPU off: $nowebgpu (waiting for $marker)"
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" NO_WEBGPU=$nowebgpu VIEWPORT=1280x900 CHECK_MAPS=1 \
+      node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
+    echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
     status=1
   fi
 done
