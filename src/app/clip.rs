@@ -185,11 +185,7 @@ impl ClipPanel {
 
     /// Asks for `t` frames sampled as `amflow eval` samples a clip (the middles of `t` equal
     /// segments); `None` until the clip is open.
-    pub fn request_segments(
-        &self,
-        t: usize,
-        ctx: &egui::Context,
-    ) -> Option<FramesReply> {
+    pub fn request_segments(&self, t: usize, ctx: &egui::Context) -> Option<FramesReply> {
         let reader = self.reader.as_ref()?;
         let mut rng = rand::rngs::StdRng::seed_from_u64(0);
         let indices = crate::video::sampling::uniform_segments(

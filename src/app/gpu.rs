@@ -86,7 +86,11 @@ pub fn choose(render: Option<&egui_wgpu::RenderState>, asked: Option<BackendKind
             device,
             description: format!(
                 "GPU: {} ({:?}{}), shared with the UI",
-                info.name,
+                if info.name.is_empty() {
+                    "the browser's adapter"
+                } else {
+                    &info.name
+                },
                 info.backend,
                 if software { ", software" } else { "" }
             ),

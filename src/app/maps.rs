@@ -50,7 +50,7 @@ pub struct MapsPanel {
     message: Option<String>,
     /// The last error.
     pub error: Option<String>,
-    /// Where the map grid was last drawn, in points.
+    /// Where the first map of the grid was last drawn, in points (tests look at its pixels).
     pub grid_rect: Option<egui::Rect>,
     /// The pair whose analysis failed (not tried again until the pair changes).
     failed: Option<PairKey>,
@@ -200,10 +200,12 @@ impl MapsPanel {
                 .unwrap_or(egui::vec2(1.0, 1.0));
             let columns = ((width / (tile.x.min(200.0) + 8.0)).floor() as usize).clamp(1, 6);
             let scale = ((width / columns as f32 - 8.0) / tile.x).min(1.0);
-            let grid = egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
+            let mut first = None;
+            egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
                 for (i, (texture, score)) in textures.iter().zip(&analysis.scores).enumerate() {
                     ui.vertical(|ui| {
-                        ui.image((texture.id(), tile * scale));
+                        let image = ui.image((texture.id(), tile * scale));
+                        first.get_or_insert(image.rect);
                         let am = self.selected.get(i).copied().unwrap_or(false);
                         let label = format!(
                             "block {}  {:+.2}{}",
@@ -218,7 +220,7 @@ impl MapsPanel {
                     }
                 }
             });
-            self.grid_rect = Some(grid.response.rect);
+            self.grid_rect = first;
         }
     }
 

@@ -156,6 +156,23 @@ impl AmflowApp {
     /// `error`, and `data-amflow-frames` / `data-amflow-fps` say what the browser made of the
     /// clip, `data-amflow-compute` is `gpu` or `cpu`, and `data-amflow-maps-rect` is where the
     /// map grid is on the page, `x,y,w,h` in CSS pixels (for tests). A no-op natively.
+    /// Marks the page `error` and puts `message` beside it: `data-amflow-error` and the
+    /// browser console (the message is also in the app's own panel).
+    fn mark_error(&mut self, message: &str) {
+        #[cfg(target_arch = "wasm32")]
+        if self.marker.0 != "error"
+            && let Some(body) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.body())
+        {
+            web_sys::console::error_1(&format!("amflow: {message}").into());
+            let _ = body.dataset().set("amflowError", message);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = message;
+        self.mark("error");
+    }
+
     fn mark(&mut self, marker: &'static str) {
         let (frames, fps) = self
             .clip
@@ -281,16 +298,19 @@ impl eframe::App for AmflowApp {
                 }
             });
         });
-        let failed = matches!(self.state, State::Failed(_))
-            || self.clip.error.is_some()
-            || self.maps.error.is_some()
-            || self.predict.error.is_some();
+        let failure = match &self.state {
+            State::Failed(message) => Some(message.clone()),
+            _ => None,
+        }
+        .or_else(|| self.clip.error.clone())
+        .or_else(|| self.maps.error.clone())
+        .or_else(|| self.predict.error.clone());
         let maps_ready = self
             .clip
             .current_pair()
             .is_some_and(|(key, _)| self.maps.ready((key.0, key.1, key.2, self.maps.size)));
-        if failed {
-            self.mark("error");
+        if let Some(message) = failure {
+            self.mark_error(&message);
         } else if maps_ready {
             self.mark("maps-ready");
         } else if self.clip.pair_ready() {

@@ -172,12 +172,11 @@ impl WebVideo {
         Ok(out)
     }
 
+    /// One frame. The element seeks one frame at a time: a read that finds another under way
+    /// waits for it (the maps' pair and the predictions' frames may be asked for together).
     async fn frame(&self, index: usize) -> Result<Frame, ClipError> {
-        if self.busy.replace(true) {
-            return Err(ClipError::Browser(format!(
-                "{}: a frame is already being read",
-                self.info.name
-            )));
+        while self.busy.replace(true) {
+            sleep(10).await;
         }
         let result = self.seek_and_draw(index).await;
         self.busy.set(false);
