@@ -32,6 +32,9 @@ pub struct SynthArgs {
     /// Test clips per class.
     #[arg(long, default_value_t = 6)]
     pub test: usize,
+    /// Only these classes, comma-separated (e.g. `left,right,up,down`); all nine by default.
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Vec<String>,
     /// Replace OUT if it exists.
     #[arg(long)]
     pub force: bool,
@@ -72,6 +75,21 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
             args.frames, args.size
         )));
     }
+    let classes: Vec<usize> = if args.classes.is_empty() {
+        (0..CLASSES.len()).collect()
+    } else {
+        args.classes
+            .iter()
+            .map(|name| {
+                CLASSES.iter().position(|c| c == name).ok_or_else(|| {
+                    SynthError::Sizes(format!(
+                        "unknown class \"{name}\"; the classes are {}",
+                        CLASSES.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
     if args.out.exists() && !args.force {
         return Err(SynthError::Exists(args.out.clone()));
     }
@@ -91,7 +109,7 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
     let staging = args
         .out
         .with_file_name(format!(".{name}.partial-{}", std::process::id()));
-    let result = write(&config, &staging);
+    let result = write(&config, &classes, &staging);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
@@ -103,7 +121,7 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
     println!(
         "wrote {}: {} classes × ({} train + {} test) clips of {} frames at {}×{}{}",
         args.out.display(),
-        CLASSES.len(),
+        classes.len(),
         args.train,
         args.test,
         args.frames,
@@ -114,27 +132,29 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
     Ok(())
 }
 
-fn write(config: &SynthConfig, root: &Path) -> Result<(), SynthError> {
-    let total = CLASSES.len() * (config.train_per_class + config.test_per_class);
+/// Writes the clips of `classes` (indices into [`CLASSES`]; labels are positions in this list).
+fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), SynthError> {
+    let total = classes.len() * (config.train_per_class + config.test_per_class);
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} clips  {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     std::fs::create_dir_all(root).map_err(io(root))?;
-    let classes = root.join("classes.txt");
-    std::fs::write(&classes, CLASSES.join("\n") + "\n").map_err(io(&classes))?;
+    let names: Vec<&str> = classes.iter().map(|&c| CLASSES[c]).collect();
+    let classes_txt = root.join("classes.txt");
+    std::fs::write(&classes_txt, names.join("\n") + "\n").map_err(io(&classes_txt))?;
     for (split, per_class) in [
         (Split::Train, config.train_per_class),
         (Split::Test, config.test_per_class),
     ] {
         let mut list = String::new();
-        for (label, class) in CLASSES.iter().enumerate() {
+        for (label, (&kind, class)) in classes.iter().zip(&names).enumerate() {
             for index in 0..per_class {
                 let rel = format!("{}/{class}/{index:04}", split.name());
                 let dir = root.join(&rel);
                 std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-                let spec = ClipSpec::new(config, split, label, index);
+                let spec = ClipSpec::new(config, split, kind, index);
                 for t in 0..config.frames {
                     let path = dir.join(format!("img_{:05}.jpg", t + 1));
                     let mut bytes = Vec::new();
