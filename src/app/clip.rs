@@ -159,6 +159,9 @@ pub struct ClipPanel {
     picking: Option<Receiver<super::pick::Picked>>,
     /// Tells clips apart: a fresh number for every clip opened.
     pub generation: u64,
+    /// The desktop's "open a clip…" window: the folder shown and the path typed.
+    #[cfg(not(target_arch = "wasm32"))]
+    browse: Option<(std::path::PathBuf, String)>,
 }
 
 /// The next clip's [`ClipPanel::generation`].
@@ -180,6 +183,8 @@ impl ClipPanel {
             #[cfg(target_arch = "wasm32")]
             picking: None,
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            #[cfg(not(target_arch = "wasm32"))]
+            browse: None,
         }
     }
 
@@ -271,8 +276,8 @@ impl ClipPanel {
         }
     }
 
-    /// The "open a clip…" button (the browser's file picker; on the desktop, clips come from
-    /// `--clip` and drag and drop).
+    /// The "open a clip…" button: the browser's file picker, or on the desktop a small file
+    /// browser (folders to walk, a path to type; a folder of frames opens as a clip).
     pub fn open_controls(&mut self, ui: &mut egui::Ui) {
         #[cfg(target_arch = "wasm32")]
         {
@@ -298,7 +303,70 @@ impl ClipPanel {
             }
         }
         #[cfg(not(target_arch = "wasm32"))]
-        let _ = ui;
+        {
+            if ui.button("open a clip…").clicked() {
+                let dir = std::env::current_dir().unwrap_or_default();
+                let text = dir.display().to_string();
+                self.browse = Some((dir, text));
+            }
+            let mut open = None;
+            let mut close = false;
+            if let Some((dir, text)) = &mut self.browse {
+                let mut next = None;
+                egui::Window::new("open a clip")
+                    .collapsible(false)
+                    .show(ui.ctx(), |ui| {
+                        ui.horizontal(|ui| {
+                            ui.add(egui::TextEdit::singleline(text).desired_width(360.0));
+                            if ui.button("open").clicked() {
+                                open = Some(std::path::PathBuf::from(text.trim()));
+                            }
+                            if ui.button("cancel").clicked() {
+                                close = true;
+                            }
+                        });
+                        ui.weak(
+                        "a video, GIF/WebP, or a folder of frames; click a folder to look inside",
+                    );
+                        egui::ScrollArea::vertical()
+                            .max_height(320.0)
+                            .show(ui, |ui| {
+                                if let Some(parent) = dir.parent()
+                                    && ui.link("..").clicked()
+                                {
+                                    next = Some(parent.to_path_buf());
+                                }
+                                let mut entries: Vec<_> = std::fs::read_dir(&*dir)
+                                    .map(|r| r.filter_map(Result::ok).map(|e| e.path()).collect())
+                                    .unwrap_or_default();
+                                entries.sort();
+                                for path in entries {
+                                    let name = path
+                                        .file_name()
+                                        .map(|n| n.to_string_lossy().into_owned())
+                                        .unwrap_or_default();
+                                    if path.is_dir() {
+                                        if ui.link(format!("{name}/")).clicked() {
+                                            next = Some(path);
+                                        }
+                                    } else if ui.selectable_label(false, name).clicked() {
+                                        open = Some(path);
+                                    }
+                                }
+                            });
+                    });
+                if let Some(next) = next {
+                    *text = next.display().to_string();
+                    *dir = next;
+                }
+            }
+            if close {
+                self.browse = None;
+            }
+            if let Some(path) = open {
+                *self = Self::new(ClipSource::Path(path), ui.ctx());
+            }
+        }
     }
 
     /// Draws the panel: clip facts, the timeline, the frame pair. A file dropped on the window
