@@ -12,9 +12,10 @@ use std::sync::mpsc::{Receiver, channel};
 use burn::tensor::Device;
 
 use crate::analysis::PairAnalysis;
+use crate::classifier::{AmClassifier, FlowKind};
 use crate::maps::ranking::{BlockScore, propose};
 use crate::maps::selection::{FORMAT, Selection};
-use crate::maps::{BasisKind, View, blend};
+use crate::maps::{BasisKind, PatchFlow, View, blend, colour_blocks, render};
 use crate::model::Dinov2;
 use crate::video::Frame;
 
@@ -33,7 +34,18 @@ struct Look {
     view: View,
     basis: BasisKind,
     opacity: f32,
+    /// Aligned flow (from a checkpoint's aligning encoders) instead of vanilla.
+    aligned: bool,
 }
+
+/// Aligned flow of the AM blocks of one pair: `(block index, flow)`.
+type AlignedFlows = Vec<(usize, PatchFlow)>;
+
+/// Labelled map textures.
+type Tiles = Vec<(egui::TextureHandle, String)>;
+
+/// Aligned flows arriving from the background.
+type AlignedReply = Receiver<Result<AlignedFlows, String>>;
 
 /// The panel's state.
 pub struct MapsPanel {
@@ -42,7 +54,13 @@ pub struct MapsPanel {
     pub size: u32,
     job: Option<(Receiver<Analysed>, PairKey)>,
     analysis: Option<(PairAnalysis, PairKey, f64)>,
-    textures: Option<(Vec<egui::TextureHandle>, Look, PairKey)>,
+    /// Map textures with their labels, for a look and a pair.
+    textures: Option<(Tiles, Look, PairKey)>,
+    /// The aligned flows of the pair analysed, for which classifier (its address).
+    aligned: Option<(AlignedFlows, PairKey, usize)>,
+    aligned_job: Option<(AlignedReply, PairKey, usize)>,
+    /// The classifier with aligning encoders, when one is loaded.
+    aligner: Option<Arc<AmClassifier>>,
     /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
     selected: Vec<bool>,
     edited: bool,
@@ -70,11 +88,15 @@ impl MapsPanel {
                 view: View::Pca,
                 basis: BasisKind::PerBlock,
                 opacity: 1.0,
+                aligned: false,
             },
             size: 224,
             job: None,
             analysis: None,
             textures: None,
+            aligned: None,
+            aligned_job: None,
+            aligner: None,
             selected: Vec::new(),
             edited: false,
             message: None,
@@ -120,11 +142,58 @@ impl MapsPanel {
                 }
             }
         }
+        self.update_aligned(ctx, device);
         let Some((key, frames)) = pair else { return };
         let (key, size) = ((key.0, key.1, key.2, self.size), self.size);
         let analysed = matches!(&self.analysis, Some((_, k, _)) if *k == key);
         if self.job.is_none() && !analysed && self.failed != Some(key) {
             self.job = Some((spawn(ctx, backbone, device, frames, size), key));
+        }
+    }
+
+    /// Hands the panel the loaded classifier; its aligning encoders (if it has them) give the
+    /// aligned view.
+    pub fn set_classifier(&mut self, classifier: Option<&Arc<AmClassifier>>) {
+        let aligned = classifier.filter(|c| c.config().flow == FlowKind::Aligned);
+        let same = match (&self.aligner, aligned) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.aligner = aligned.cloned();
+            self.aligned = None;
+            self.textures = None;
+            if self.aligner.is_none() {
+                self.look.aligned = false;
+            }
+        }
+    }
+
+    /// Starts or collects the aligned flows of the pair analysed.
+    fn update_aligned(&mut self, ctx: &egui::Context, device: &Device) {
+        if let Some((rx, key, id)) = &self.aligned_job
+            && let Ok(result) = rx.try_recv()
+        {
+            let (key, id) = (*key, *id);
+            self.aligned_job = None;
+            match result {
+                Ok(flows) => self.aligned = Some((flows, key, id)),
+                Err(e) => self.error = Some(e),
+            }
+        }
+        let (Some(classifier), Some((analysis, key, _))) = (&self.aligner, &self.analysis) else {
+            return;
+        };
+        let id = Arc::as_ptr(classifier) as usize;
+        let have = matches!(&self.aligned, Some((_, k, i)) if k == key && *i == id);
+        let running = matches!(&self.aligned_job, Some((_, k, i)) if k == key && *i == id);
+        if !have && !running && self.aligned_job.is_none() {
+            self.aligned_job = Some((
+                spawn_aligned(ctx, classifier.clone(), analysis, device.clone()),
+                *key,
+                id,
+            ));
         }
     }
 
@@ -136,17 +205,55 @@ impl MapsPanel {
             return;
         }
         let look = self.look;
-        let textures = analysis
-            .maps(look.view, look.basis)
-            .iter()
+        let (w, h) = analysis.frames[0].dimensions();
+        let maps: Vec<(image::RgbImage, String)> = if look.aligned {
+            let Some((flows, k, _)) = &self.aligned else {
+                return;
+            };
+            if k != key {
+                return;
+            }
+            let blocks: Vec<PatchFlow> = flows.iter().map(|(_, f)| f.clone()).collect();
+            colour_blocks(&blocks, look.view, look.basis)
+                .iter()
+                .zip(flows)
+                .map(|(c, (i, _))| {
+                    (
+                        render(c, analysis.grid, w, h),
+                        format!("block {}  aligned", i + 1),
+                    )
+                })
+                .collect()
+        } else {
+            analysis
+                .maps(look.view, look.basis)
+                .into_iter()
+                .zip(&analysis.scores)
+                .enumerate()
+                .map(|(i, (map, score))| {
+                    let am = self.selected.get(i).copied().unwrap_or(false);
+                    let label = format!(
+                        "block {}  {:+.2}{}",
+                        score.block,
+                        score.score,
+                        if am { "  AM" } else { "" }
+                    );
+                    (map, label)
+                })
+                .collect()
+        };
+        let textures = maps
+            .into_iter()
             .enumerate()
-            .map(|(i, map)| {
-                let image = blend(&analysis.frames[0], map, look.opacity);
+            .map(|(i, (map, label))| {
+                let image = blend(&analysis.frames[0], &map, look.opacity);
                 let colour = egui::ColorImage::from_rgb(
                     [image.width() as usize, image.height() as usize],
                     image.as_raw(),
                 );
-                ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST)
+                let texture =
+                    ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST);
+                (texture, label)
             })
             .collect();
         self.textures = Some((textures, look, *key));
@@ -156,6 +263,15 @@ impl MapsPanel {
     pub fn maps_ui(&mut self, ui: &mut egui::Ui) {
         self.refresh_textures(ui.ctx());
         ui.horizontal_wrapped(|ui| {
+            ui.label("flow:");
+            ui.selectable_value(&mut self.look.aligned, false, "vanilla");
+            ui.add_enabled_ui(self.aligner.is_some(), |ui| {
+                ui.selectable_value(&mut self.look.aligned, true, "aligned")
+                    .on_disabled_hover_text(
+                        "aligned flow needs the aligning encoders of a checkpoint trained with --flow aligned",
+                    );
+            });
+            ui.separator();
             ui.label("maps:");
             ui.selectable_value(&mut self.look.view, View::Pca, "PCA to RGB");
             ui.selectable_value(&mut self.look.view, View::Magnitude, "magnitude");
@@ -173,6 +289,12 @@ impl MapsPanel {
                     }
                 });
         });
+        if self.look.aligned && self.aligned_job.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("running the aligning encoders…");
+            });
+        }
         if self.job.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -196,23 +318,16 @@ impl MapsPanel {
             let width = ui.available_width();
             let tile = textures
                 .first()
-                .map(|t| t.size_vec2())
+                .map(|(t, _)| t.size_vec2())
                 .unwrap_or(egui::vec2(1.0, 1.0));
             let columns = ((width / (tile.x.min(200.0) + 8.0)).floor() as usize).clamp(1, 6);
             let scale = ((width / columns as f32 - 8.0) / tile.x).min(1.0);
             let mut first = None;
             egui::Grid::new("maps").spacing([6.0, 6.0]).show(ui, |ui| {
-                for (i, (texture, score)) in textures.iter().zip(&analysis.scores).enumerate() {
+                for (i, (texture, label)) in textures.iter().enumerate() {
                     ui.vertical(|ui| {
                         let image = ui.image((texture.id(), tile * scale));
                         first.get_or_insert(image.rect);
-                        let am = self.selected.get(i).copied().unwrap_or(false);
-                        let label = format!(
-                            "block {}  {:+.2}{}",
-                            score.block,
-                            score.score,
-                            if am { "  AM" } else { "" }
-                        );
                         ui.label(egui::RichText::new(label).monospace().strong());
                     });
                     if (i + 1) % columns == 0 {
@@ -387,6 +502,67 @@ fn spawn(
             .map(|a| (a, start.elapsed().as_secs_f64()))
             .map_err(|e| e.to_string());
         let _ = tx.send(result);
+        ctx.request_repaint();
+    });
+    rx
+}
+
+/// Runs the classifier's aligning encoders on the column sums of the pair analysed, for its AM
+/// blocks, in the background; one read-back brings every block's `[N, D]` flow.
+fn spawn_aligned(
+    ctx: &egui::Context,
+    classifier: Arc<AmClassifier>,
+    analysis: &PairAnalysis,
+    device: Device,
+) -> AlignedReply {
+    let (tx, rx) = channel();
+    let data = analysis.data.clone();
+    let ctx = ctx.clone();
+    let work = async move {
+        let (h, n) = (data.heads, data.tokens);
+        let d = classifier.config().backbone.hidden_size;
+        let prefix = 1 + classifier.config().backbone.num_register_tokens;
+        let mut blocks = Vec::new();
+        let mut flows = Vec::new();
+        for block in classifier.config().am_indices() {
+            let Some(colsum) = data.colsum.get(block) else {
+                continue;
+            };
+            let colsum = burn::tensor::Tensor::<3>::from_data(
+                burn::tensor::TensorData::new(colsum.clone(), [2, h, n]),
+                &device,
+            );
+            if let Some(flow) = classifier.aligned_pair_flow(block, colsum) {
+                blocks.push(block);
+                flows.push(flow.reshape([n * d]));
+            }
+        }
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = burn::tensor::Tensor::cat(flows, 0);
+        #[cfg(target_arch = "wasm32")]
+        let values = all.into_data_async().await;
+        #[cfg(not(target_arch = "wasm32"))]
+        let values = all.try_into_data();
+        let values = values
+            .map_err(|e| format!("{e:?}"))?
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(blocks
+            .into_iter()
+            .zip(values.chunks(n * d))
+            .map(|(b, v)| (b, PatchFlow::from_tokens(v, d, prefix)))
+            .collect())
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    std::thread::spawn(move || {
+        let _ = tx.send(super::predict::block_on(work));
+        ctx.request_repaint();
+    });
+    #[cfg(target_arch = "wasm32")]
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = tx.send(work.await);
         ctx.request_repaint();
     });
     rx

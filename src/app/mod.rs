@@ -294,6 +294,7 @@ impl eframe::App for AmflowApp {
                         &loaded.device,
                         self.clip.current_pair(),
                     );
+                    self.maps.set_classifier(self.predict.model());
                     self.maps.maps_ui(ui);
                 }
             });

@@ -50,6 +50,8 @@ pub struct PredictPanel {
     result: Option<(Ranked, u64)>,
     /// Which backbone the model was built on (its load count).
     built_for: Option<u64>,
+    /// The clip last asked for frames.
+    asked: Option<u64>,
     /// The last error.
     pub error: Option<String>,
     /// Why nothing is predicted, when that is no failure (the demo checkpoint does not fit a
@@ -73,6 +75,7 @@ impl PredictPanel {
             running: None,
             result: None,
             built_for: None,
+            asked: None,
             error: None,
             notice: None,
         }
@@ -146,10 +149,15 @@ impl PredictPanel {
         }
         let done = matches!(&self.result, Some((_, g)) if *g == generation);
         let busy = self.frames.is_some() || self.running.is_some();
+        // A failure is not retried on the same clip; another clip gets a fresh try.
+        if self.asked != Some(generation) {
+            self.error = None;
+        }
         if !done && !busy && self.error.is_none() {
             let t = model.config().frames;
             if let Some(rx) = clip.request_segments(t, ctx) {
                 self.frames = Some((rx, generation));
+                self.asked = Some(generation);
             }
         }
     }
@@ -230,6 +238,11 @@ impl PredictPanel {
             }
         }
         chosen
+    }
+
+    /// The classifier, once loaded.
+    pub fn model(&self) -> Option<&Arc<AmClassifier>> {
+        self.model.as_ref()
     }
 
     /// Whether the top-5 of the clip `generation` is on screen.
@@ -362,7 +375,7 @@ fn spawn<T: 'static>(
 /// Runs a future to completion on this thread. Natively nothing here waits: files are read and
 /// tensors read back synchronously, so the first poll finishes.
 #[cfg(not(target_arch = "wasm32"))]
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let waker = std::task::Waker::noop();
     let mut cx = std::task::Context::from_waker(waker);

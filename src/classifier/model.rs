@@ -223,6 +223,23 @@ impl AmClassifier {
         }
     }
 
+    /// Aligned AM flow of a frame pair in AM block `block` (0-based) from that block's
+    /// attention column sums `[2, H, N]` (frame t, frame t+k): `|Z(t) − Z(t+k)|` `[N, D]`,
+    /// with this checkpoint's aligning encoder. `None` when the block is not an AM block or the
+    /// checkpoint uses vanilla flow.
+    pub fn aligned_pair_flow(&self, block: usize, colsum: Tensor<3>) -> Option<Tensor<2>> {
+        if self.config.flow != FlowKind::Aligned {
+            return None;
+        }
+        let slot = self.config.am_indices().iter().position(|&a| a == block)?;
+        let aligner = self.trainable.aligners.get(slot)?;
+        let [_, h, n] = colsum.dims();
+        let d = self.config.backbone.hidden_size;
+        let z = aligner.forward(broadcast_heads(colsum, d / h.max(1))); // [2, N, D]
+        let flow = (z.clone().narrow(0, 0, 1) - z.narrow(0, 1, 1)).abs(); // [1, N, D]
+        Some(flow.reshape([n, d]))
+    }
+
     /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels): `[B, C]`.
     pub fn forward(&self, clips: Tensor<5>) -> Result<Tensor<2>, InputError> {
         let [b, t, c, hh, ww] = clips.dims();
@@ -301,6 +318,48 @@ mod tests {
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap_or_default()
+    }
+
+    #[test]
+    fn aligned_pair_flow_is_the_encoders_difference_of_column_sums() {
+        // What the app's aligned maps show: |Z(t) − Z(t+1)| of the block's column sums, the
+        // same value the classifier feeds its AM adapter; vanilla checkpoints and non-AM
+        // blocks have none.
+        let device = Device::flex();
+        let backbone = tiny(&device);
+        let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
+        let out = backbone
+            .forward_with(pixels, crate::model::Capture::logits())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let colsum = |b: usize| {
+            crate::flow::column_sums(burn::tensor::activation::softmax(out.logits[b].clone(), 3))
+        };
+        // 1-based: block 2 is index 1.
+        let c = config(&backbone, vec![2], FlowKind::Aligned, TpmKind::Tcn);
+        let model = AmClassifier::new(backbone.clone(), c, &device);
+        let flow = model
+            .aligned_pair_flow(1, colsum(1))
+            .unwrap_or_else(|| panic!("block 1 is an AM block"));
+        let [n, d] = flow.dims();
+        let h = out.logits[1].dims()[1];
+        let s = broadcast_heads(colsum(1), d / h);
+        let z = model.trainable.aligners[0].forward(s);
+        let expected = (z.clone().narrow(0, 0, 1) - z.narrow(0, 1, 1))
+            .abs()
+            .reshape([n, d]);
+        let (a, b) = (values(flow), values(expected));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+        assert!(
+            a.iter().any(|v| *v > 0.0),
+            "different frames give some flow"
+        );
+        assert!(model.aligned_pair_flow(0, colsum(0)).is_none());
+        let vanilla = AmClassifier::new(
+            backbone.clone(),
+            config(&backbone, vec![2], FlowKind::Vanilla, TpmKind::Tcn),
+            &device,
+        );
+        assert!(vanilla.aligned_pair_flow(1, colsum(1)).is_none());
     }
 
     #[test]
