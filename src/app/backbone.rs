@@ -2,10 +2,9 @@
 //! (native), or a folder URL such as `https://huggingface.co/facebook/dinov2-base/resolve/main/`.
 //!
 //! In the browser a URL is downloaded with progress and kept in the Cache API. Natively a
-//! Hugging Face URL is read from the Hugging Face cache folder
-//! (`$HF_HOME/hub/models--facebook--dinov2-base/snapshots/…`, default `~/.cache/huggingface`),
-//! where `huggingface-cli download facebook/dinov2-base` puts it; amflow itself downloads
-//! nothing natively.
+//! Hugging Face URL is looked up in the Hugging Face cache folder
+//! (`$HF_HOME/hub/models--facebook--dinov2-base/snapshots/…`, default `~/.cache/huggingface`,
+//! shared with `huggingface_hub`) and downloaded into it with progress when it is not there.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -62,7 +61,6 @@ pub struct Loaded {
 }
 
 /// `base` joined with `file` (a `/` added where missing).
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 fn join(base: &str, file: &str) -> String {
     if base.ends_with('/') {
         format!("{base}{file}")
@@ -82,7 +80,13 @@ pub fn hub_parts(url: &str) -> Option<(&str, &str, &str)> {
 /// The snapshot folder of a Hugging Face URL in the local Hugging Face cache, if it is there.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn hub_cache_dir(url: &str) -> Result<std::path::PathBuf, String> {
-    let home = std::env::var_os("HF_HOME")
+    hub_cache_dir_in(&hf_home()?, url)
+}
+
+/// The Hugging Face home folder: `$HF_HOME`, else `~/.cache/huggingface`.
+#[cfg(not(target_arch = "wasm32"))]
+fn hf_home() -> Result<std::path::PathBuf, String> {
+    std::env::var_os("HF_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| {
             std::env::var_os("HOME").map(|h| {
@@ -91,13 +95,15 @@ pub fn hub_cache_dir(url: &str) -> Result<std::path::PathBuf, String> {
                     .join("huggingface")
             })
         })
-        .ok_or("neither HF_HOME nor HOME is set")?;
-    hub_cache_dir_in(&home, url)
+        .ok_or_else(|| "neither HF_HOME nor HOME is set".to_string())
 }
 
 /// [`hub_cache_dir`] with the Hugging Face home folder given.
 #[cfg(not(target_arch = "wasm32"))]
-fn hub_cache_dir_in(home: &std::path::Path, url: &str) -> Result<std::path::PathBuf, String> {
+pub(crate) fn hub_cache_dir_in(
+    home: &std::path::Path,
+    url: &str,
+) -> Result<std::path::PathBuf, String> {
     let (org, name, rev) = hub_parts(url).ok_or_else(|| {
         format!("{url}: the desktop app reads Hugging Face URLs (https://huggingface.co/ORG/NAME/resolve/main/) from the Hugging Face cache; open other folders by path")
     })?;
@@ -115,14 +121,28 @@ fn hub_cache_dir_in(home: &std::path::Path, url: &str) -> Result<std::path::Path
     }
 }
 
-/// Loads `source` on `device` (native: from disk).
+/// Loads `source` on `device` (native: from disk; a Hugging Face URL missing from the cache is
+/// downloaded into it first).
 #[cfg(not(target_arch = "wasm32"))]
-fn load(source: &BackboneSource, device: Device) -> Result<Loaded, String> {
+fn load(
+    source: &BackboneSource,
+    device: Device,
+    progress: &super::hub::Progress,
+) -> Result<Loaded, String> {
     let start = web_time::Instant::now();
     let model = match source {
         BackboneSource::Embedded => crate::embedded::backbone(&device),
         BackboneSource::Dir(dir) => Dinov2::load_dir(dir, &device),
-        BackboneSource::Url(url) => Dinov2::load_dir(hub_cache_dir(url)?, &device),
+        BackboneSource::Url(url) => {
+            let dir = match (hub_cache_dir(url), hub_parts(url)) {
+                (Ok(dir), _) => dir,
+                (Err(_), Some(parts)) => {
+                    super::hub::download(&join(url, ""), parts, &hf_home()?, progress)?
+                }
+                (Err(missing), None) => return Err(missing),
+            };
+            Dinov2::load_dir(dir, &device)
+        }
     }
     .map_err(|e| e.to_string())?;
     Ok(Loaded {
@@ -173,6 +193,9 @@ pub struct Loading {
     /// Download progress (browser).
     #[cfg(target_arch = "wasm32")]
     pub progress: super::fetch::Progress,
+    /// Download progress (desktop).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub progress: Arc<super::hub::Progress>,
 }
 
 impl Loading {
@@ -182,12 +205,28 @@ impl Loading {
         let ctx = ctx.clone();
         #[cfg(not(target_arch = "wasm32"))]
         {
+            let progress = Arc::new(super::hub::Progress::default());
+            let shared = progress.clone();
             std::thread::spawn(move || {
+                // Repaint while a download runs, so the bar moves.
+                let ticker = ctx.clone();
+                let watched = shared.clone();
+                let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let stop = done.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        if watched.done.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+                            ticker.request_repaint();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                });
                 // The receiver only disappears when the app closes; nothing is lost then.
-                let _ = tx.send(load(&source, device));
+                let _ = tx.send(load(&source, device, &shared));
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
                 ctx.request_repaint();
             });
-            Self { rx }
+            Self { rx, progress }
         }
         #[cfg(target_arch = "wasm32")]
         {
@@ -208,8 +247,17 @@ impl Loading {
             ui.label("loading the backbone…");
         });
         #[cfg(target_arch = "wasm32")]
+        let (done, total) = self.progress.get();
+        #[cfg(not(target_arch = "wasm32"))]
+        let (done, total) = {
+            use std::sync::atomic::Ordering::Relaxed;
+            let total = self.progress.total.load(Relaxed);
+            (
+                self.progress.done.load(Relaxed),
+                (total > 0).then_some(total),
+            )
+        };
         {
-            let (done, total) = self.progress.get();
             if done > 0 {
                 let mb = |b: u64| b as f64 / 1e6;
                 match total {

@@ -13,6 +13,7 @@ use burn::tensor::Device;
 
 use crate::analysis::PairAnalysis;
 use crate::classifier::{AmClassifier, FlowKind};
+use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::{BlockScore, propose};
 use crate::maps::selection::{FORMAT, Selection};
 use crate::maps::{BasisKind, PatchFlow, View, blend, colour_blocks, render};
@@ -56,6 +57,8 @@ pub struct MapsPanel {
     analysis: Option<(PairAnalysis, PairKey, f64)>,
     /// Map textures with their labels, for a look and a pair.
     textures: Option<(Tiles, Look, PairKey)>,
+    /// The maps on screen before blending, with their labels: what "export maps as PNG…" writes.
+    shown: Vec<(image::RgbImage, String)>,
     /// The aligned flows of the pair analysed, for which classifier (its address).
     aligned: Option<(AlignedFlows, PairKey, usize)>,
     aligned_job: Option<(AlignedReply, PairKey, usize)>,
@@ -94,6 +97,7 @@ impl MapsPanel {
             job: None,
             analysis: None,
             textures: None,
+            shown: Vec::new(),
             aligned: None,
             aligned_job: None,
             aligner: None,
@@ -243,20 +247,21 @@ impl MapsPanel {
                 .collect()
         };
         let textures = maps
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(i, (map, label))| {
-                let image = blend(&analysis.frames[0], &map, look.opacity);
+                let image = blend(&analysis.frames[0], map, look.opacity);
                 let colour = egui::ColorImage::from_rgb(
                     [image.width() as usize, image.height() as usize],
                     image.as_raw(),
                 );
                 let texture =
                     ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST);
-                (texture, label)
+                (texture, label.clone())
             })
             .collect();
         self.textures = Some((textures, look, *key));
+        self.shown = maps;
     }
 
     /// Settings and the map grid.
@@ -447,15 +452,27 @@ impl MapsPanel {
         let Some((analysis, key, _)) = &self.analysis else {
             return "nothing to export yet".into();
         };
-        let figure = analysis.figure(
-            self.look.view,
-            self.look.basis,
-            [
-                format!("frame {}", key.1),
-                format!("frame {}", key.1 + key.2),
-            ],
-            4,
-        );
+        // The maps as shown (vanilla or aligned, view and basis), under the two frames.
+        let top = [
+            format!("frame {}", key.1),
+            format!("frame {}", key.1 + key.2),
+        ]
+        .into_iter()
+        .zip(&analysis.frames)
+        .map(|(label, image)| Panel {
+            image: image.clone(),
+            label,
+        })
+        .collect::<Vec<_>>();
+        let maps: Vec<Panel> = self
+            .shown
+            .iter()
+            .map(|(image, label)| Panel {
+                image: image.clone(),
+                label: label.clone(),
+            })
+            .collect();
+        let figure = grid_image(&top, &maps, 4);
         let mut png = Vec::new();
         match figure.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png) {
             Ok(()) => super::export::save("amflow-maps.png", &png, "image/png"),

@@ -12,6 +12,8 @@ mod export;
 #[cfg(target_arch = "wasm32")]
 mod fetch;
 pub mod gpu;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod hub;
 pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
