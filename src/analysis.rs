@@ -50,7 +50,7 @@ impl PairData {
     /// Runs the backbone on normalised `pixels` `[2, 3, H, W]` and reads every block's vanilla
     /// flow and column sums back.
     pub fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
-        let (shape, all) = Self::flows(backbone, pixels)?;
+        let (shape, all) = Self::flatten(pair_flows(backbone, pixels)?);
         Ok(Self::split(shape, read_back(all)?))
     }
 
@@ -59,7 +59,13 @@ impl PairData {
         backbone: &Dinov2,
         pixels: Tensor<4>,
     ) -> Result<Self, AnalysisError> {
-        let (shape, all) = Self::flows(backbone, pixels)?;
+        // In the browser, give the page a turn between blocks (see `pair_flows_stepwise`).
+        #[cfg(target_arch = "wasm32")]
+        let between = || crate::video::web::sleep(0);
+        #[cfg(not(target_arch = "wasm32"))]
+        let between = || std::future::ready(());
+        let flows = crate::flow::pair_flows_stepwise(backbone, pixels, between).await?;
+        let (shape, all) = Self::flatten(flows);
         let data = all
             .into_data_async()
             .await
@@ -72,12 +78,8 @@ impl PairData {
 
     /// Every block's flow and column sums in one flat tensor, so that one read-back brings
     /// them all: `[L·H·N]` vanilla then `[L·2·H·N]` column sums; and `(L, H, N)`.
-    fn flows(
-        backbone: &Dinov2,
-        pixels: Tensor<4>,
-    ) -> Result<((usize, usize, usize), Tensor<1>), AnalysisError> {
-        let device = pixels.device();
-        let PairFlows { vanilla, colsum } = pair_flows(backbone, pixels)?;
+    fn flatten(flows: PairFlows) -> ((usize, usize, usize), Tensor<1>) {
+        let PairFlows { vanilla, colsum } = flows;
         let [heads, tokens] = vanilla.first().map_or([0, 0], |v| v.dims());
         let layers = vanilla.len();
         let flat: Vec<Tensor<1>> = vanilla
@@ -86,14 +88,14 @@ impl PairData {
             .chain(colsum.into_iter().map(|c| c.reshape([2 * heads * tokens])))
             .collect();
         let all = if flat.is_empty() {
-            Tensor::zeros([0], &device)
+            Tensor::zeros([0], &Device::default())
         } else {
             Tensor::cat(flat, 0)
         };
-        Ok(((layers, heads, tokens), all))
+        ((layers, heads, tokens), all)
     }
 
-    /// Splits what [`PairData::flows`] read back into blocks.
+    /// Splits what [`PairData::flatten`] read back into blocks.
     fn split((layers, heads, tokens): (usize, usize, usize), values: Vec<f32>) -> Self {
         let per = heads * tokens;
         let (v, c) = values.split_at((layers * per).min(values.len()));
@@ -236,5 +238,32 @@ impl PairAnalysis {
             })
             .collect();
         grid_image(&top, &maps, columns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+
+    use super::*;
+
+    #[test]
+    fn the_stepwise_browser_path_gives_the_same_flows() {
+        let device = Device::flex();
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        let backbone = Dinov2::load_dir(dir, &device).unwrap_or_else(|e| panic!("{e}"));
+        let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
+        let at_once =
+            PairData::compute(&backbone, pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let stepwise = crate::app::predict::block_on(PairData::compute_async(&backbone, pixels))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(at_once.vanilla.len(), 2);
+        assert_eq!(at_once.vanilla, stepwise.vanilla);
+        assert_eq!(at_once.colsum.len(), stepwise.colsum.len());
+        for (a, b) in at_once.colsum.iter().zip(&stepwise.colsum) {
+            // softmax(logits) vs the block's own probabilities: the same up to rounding.
+            assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5));
+        }
     }
 }

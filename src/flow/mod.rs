@@ -57,3 +57,34 @@ pub fn pair_flows_with(
     }
     Ok(PairFlows { vanilla, colsum })
 }
+
+/// [`pair_flows`] one block at a time, awaiting `between()` after each: on a single thread (the
+/// browser's CPU fallback, where every operation runs on the page's thread) the page can draw
+/// between blocks instead of freezing for the whole pass. Same results as [`pair_flows`].
+pub async fn pair_flows_stepwise<F: std::future::Future<Output = ()>>(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+    mut between: impl FnMut() -> F,
+) -> Result<PairFlows, InputError> {
+    let [b, _, _, _] = pixels.dims();
+    if b != 2 {
+        return Err(InputError::Batch {
+            found: b,
+            expected: 2,
+        });
+    }
+    let mut z = backbone.embed(pixels)?; // [2, N, D]
+    let mut vanilla = Vec::with_capacity(backbone.blocks().len());
+    let mut colsum = Vec::with_capacity(backbone.blocks().len());
+    for block in backbone.blocks() {
+        let out = block.forward(z);
+        let [_, h, n, _] = out.logits.dims();
+        let t = out.logits.clone().narrow(0, 0, 1);
+        let t1 = out.logits.narrow(0, 1, 1);
+        vanilla.push(Fused.vanilla_flow(t, t1).reshape([h, n]));
+        colsum.push(column_sums(out.probs));
+        z = out.tokens;
+        between().await;
+    }
+    Ok(PairFlows { vanilla, colsum })
+}

@@ -239,8 +239,8 @@ fn snap(fps: f64) -> f64 {
         .unwrap_or(fps)
 }
 
-/// Resolves after `ms` milliseconds.
-async fn sleep(ms: i32) {
+/// Resolves after `ms` milliseconds (0: on the page's next turn).
+pub(crate) async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
