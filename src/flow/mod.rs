@@ -38,13 +38,7 @@ pub fn pair_flows_with(
     pixels: Tensor<4>,
     kernel: &dyn FlowKernel,
 ) -> Result<PairFlows, InputError> {
-    let [b, _, _, _] = pixels.dims();
-    if b != 2 {
-        return Err(InputError::Batch {
-            found: b,
-            expected: 2,
-        });
-    }
+    check_pair(&pixels)?;
     let out = backbone.forward_with(pixels, Capture::logits())?;
     let mut vanilla = Vec::with_capacity(out.logits.len());
     let mut colsum = Vec::with_capacity(out.logits.len());
@@ -58,6 +52,14 @@ pub fn pair_flows_with(
     Ok(PairFlows { vanilla, colsum })
 }
 
+/// A frame pair is a batch of two.
+fn check_pair(pixels: &Tensor<4>) -> Result<(), InputError> {
+    match pixels.dims()[0] {
+        2 => Ok(()),
+        found => Err(InputError::Batch { found, expected: 2 }),
+    }
+}
+
 /// [`pair_flows`] one block at a time, awaiting `between()` after each: on a single thread (the
 /// browser's CPU fallback, where every operation runs on the page's thread) the page can draw
 /// between blocks instead of freezing for the whole pass. Same results as [`pair_flows`].
@@ -66,13 +68,7 @@ pub async fn pair_flows_stepwise<F: std::future::Future<Output = ()>>(
     pixels: Tensor<4>,
     mut between: impl FnMut() -> F,
 ) -> Result<PairFlows, InputError> {
-    let [b, _, _, _] = pixels.dims();
-    if b != 2 {
-        return Err(InputError::Batch {
-            found: b,
-            expected: 2,
-        });
-    }
+    check_pair(&pixels)?;
     let mut z = backbone.embed(pixels)?; // [2, N, D]
     let mut vanilla = Vec::with_capacity(backbone.blocks().len());
     let mut colsum = Vec::with_capacity(backbone.blocks().len());
