@@ -33,6 +33,17 @@ pub fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError
         .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
 }
 
+/// [`read_back`] as the browser's WebGPU needs it: asynchronously there, at once natively.
+pub async fn read_back_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
+    #[cfg(target_arch = "wasm32")]
+    let data = t.into_data_async().await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let data = t.try_into_data();
+    data.map_err(|e| AnalysisError::Readback(format!("{e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
+}
+
 /// Every block's flow for one pair, on the host.
 #[derive(Debug, Clone)]
 pub struct PairData {
@@ -66,14 +77,7 @@ impl PairData {
         let between = || std::future::ready(());
         let flows = crate::flow::pair_flows_stepwise(backbone, pixels, between).await?;
         let (shape, all) = Self::flatten(flows);
-        let data = all
-            .into_data_async()
-            .await
-            .map_err(|e| AnalysisError::Readback(format!("{e:?}")))?;
-        let values = data
-            .try_to_vec::<f32>()
-            .map_err(|e| AnalysisError::Readback(format!("{e:?}")))?;
-        Ok(Self::split(shape, values))
+        Ok(Self::split(shape, read_back_async(all).await?))
     }
 
     /// Every block's flow and column sums in one flat tensor, so that one read-back brings
@@ -256,7 +260,7 @@ mod tests {
         let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
         let at_once =
             PairData::compute(&backbone, pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let stepwise = crate::app::predict::block_on(PairData::compute_async(&backbone, pixels))
+        let stepwise = crate::app::background::block_on(PairData::compute_async(&backbone, pixels))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(at_once.vanilla.len(), 2);
         assert_eq!(at_once.vanilla, stepwise.vanilla);

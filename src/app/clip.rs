@@ -54,42 +54,30 @@ impl Reader {
         indices: Vec<usize>,
         ctx: egui::Context,
     ) -> Receiver<Result<Vec<Frame>, ClipError>> {
-        let (tx, rx) = channel();
         match self {
             #[cfg(not(target_arch = "wasm32"))]
             Reader::Native(clip) => {
                 let clip = clip.clone();
-                std::thread::spawn(move || {
-                    let _ = tx.send(clip.frames(&indices));
-                    ctx.request_repaint();
-                });
+                super::background::run(&ctx, async move { clip.frames(&indices) })
             }
             #[cfg(target_arch = "wasm32")]
             Reader::Memory(clip) => {
                 let clip = clip.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = tx.send(clip.frames(&indices));
-                    ctx.request_repaint();
-                });
+                super::background::run(&ctx, async move { clip.frames(&indices) })
             }
             #[cfg(target_arch = "wasm32")]
             Reader::Web(clip) => {
                 let clip = clip.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = tx.send(clip.frames(&indices).await);
-                    ctx.request_repaint();
-                });
+                super::background::run(&ctx, async move { clip.frames(&indices).await })
             }
         }
-        rx
     }
 }
 
 /// Opens `source` in the background.
 fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipError>> {
-    let (tx, rx) = channel();
     #[cfg(not(target_arch = "wasm32"))]
-    std::thread::spawn(move || {
+    let work = async move {
         let clip = match source {
             ClipSource::Dropped(file) => crate::video::Clip::open(file.path()),
             ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
@@ -101,12 +89,11 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
                 "{url}: the desktop app opens files, not URLs"
             ))),
         };
-        let _ = tx.send(clip.map(|c| Reader::Native(std::sync::Arc::new(c))));
-        ctx.request_repaint();
-    });
+        clip.map(|c| Reader::Native(std::sync::Arc::new(c)))
+    };
     #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_futures::spawn_local(async move {
-        let reader = match source {
+    let work = async move {
+        match source {
             ClipSource::Dropped(file) => {
                 let name = file.path().display().to_string();
                 match file.bytes_async().await {
@@ -132,11 +119,9 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
                 "{}: the web app opens URLs and picked files, not paths",
                 path.display()
             ))),
-        };
-        let _ = tx.send(reader);
-        ctx.request_repaint();
-    });
-    rx
+        }
+    };
+    super::background::run(&ctx, work)
 }
 
 /// The clip panel's state.

@@ -7,7 +7,7 @@
 //! read-back is asynchronous).
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 
 use burn::tensor::Device;
 
@@ -110,8 +110,9 @@ impl MapsPanel {
         }
     }
 
-    /// Whether the maps of `key` are on screen.
+    /// Whether the maps of the clip's pair `key` are on screen at the current input size.
     pub fn ready(&self, key: PairKey) -> bool {
+        let key = (key.0, key.1, key.2, self.size);
         matches!(&self.textures, Some((_, _, k)) if *k == key)
     }
 
@@ -191,8 +192,7 @@ impl MapsPanel {
         };
         let id = Arc::as_ptr(classifier) as usize;
         let have = matches!(&self.aligned, Some((_, k, i)) if k == key && *i == id);
-        let running = matches!(&self.aligned_job, Some((_, k, i)) if k == key && *i == id);
-        if !have && !running && self.aligned_job.is_none() {
+        if !have && self.aligned_job.is_none() {
             self.aligned_job = Some((
                 spawn_aligned(ctx, classifier.clone(), analysis, device.clone()),
                 *key,
@@ -487,7 +487,8 @@ fn flags(scores: &[BlockScore]) -> Vec<bool> {
     scores.iter().map(|s| proposed.contains(&s.block)).collect()
 }
 
-/// Analyses `frames` in the background.
+/// Analyses `frames` in the background (natively at once, in the browser block by block with
+/// an asynchronous read-back).
 fn spawn(
     ctx: &egui::Context,
     backbone: &Arc<Dinov2>,
@@ -495,33 +496,18 @@ fn spawn(
     frames: &[Frame; 2],
     size: u32,
 ) -> Receiver<Analysed> {
-    let (tx, rx) = channel();
-    let (ctx, backbone, device, frames) = (
-        ctx.clone(),
-        backbone.clone(),
-        device.clone(),
-        frames.clone(),
-    );
-    #[cfg(not(target_arch = "wasm32"))]
-    std::thread::spawn(move || {
+    let (backbone, device, frames) = (backbone.clone(), device.clone(), frames.clone());
+    super::background::run(ctx, async move {
         let start = web_time::Instant::now();
-        let result = PairAnalysis::run(&backbone, [&frames[0], &frames[1]], size, &device)
+        let pair = [&frames[0], &frames[1]];
+        #[cfg(not(target_arch = "wasm32"))]
+        let result = PairAnalysis::run(&backbone, pair, size, &device);
+        #[cfg(target_arch = "wasm32")]
+        let result = PairAnalysis::run_async(&backbone, pair, size, &device).await;
+        result
             .map(|a| (a, start.elapsed().as_secs_f64()))
-            .map_err(|e| e.to_string());
-        let _ = tx.send(result);
-        ctx.request_repaint();
-    });
-    #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_futures::spawn_local(async move {
-        let start = web_time::Instant::now();
-        let result = PairAnalysis::run_async(&backbone, [&frames[0], &frames[1]], size, &device)
-            .await
-            .map(|a| (a, start.elapsed().as_secs_f64()))
-            .map_err(|e| e.to_string());
-        let _ = tx.send(result);
-        ctx.request_repaint();
-    });
-    rx
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// Runs the classifier's aligning encoders on the column sums of the pair analysed, for its AM
@@ -532,9 +518,7 @@ fn spawn_aligned(
     analysis: &PairAnalysis,
     device: Device,
 ) -> AlignedReply {
-    let (tx, rx) = channel();
     let data = analysis.data.clone();
-    let ctx = ctx.clone();
     let work = async move {
         let (h, n) = (data.heads, data.tokens);
         let d = classifier.config().backbone.hidden_size;
@@ -557,30 +541,14 @@ fn spawn_aligned(
         if flows.is_empty() {
             return Ok(Vec::new());
         }
-        let all = burn::tensor::Tensor::cat(flows, 0);
-        #[cfg(target_arch = "wasm32")]
-        let values = all.into_data_async().await;
-        #[cfg(not(target_arch = "wasm32"))]
-        let values = all.try_into_data();
-        let values = values
-            .map_err(|e| format!("{e:?}"))?
-            .try_to_vec::<f32>()
-            .map_err(|e| format!("{e:?}"))?;
+        let values = crate::analysis::read_back_async(burn::tensor::Tensor::cat(flows, 0))
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(blocks
             .into_iter()
             .zip(values.chunks(n * d))
             .map(|(b, v)| (b, PatchFlow::from_tokens(v, d, prefix)))
             .collect())
     };
-    #[cfg(not(target_arch = "wasm32"))]
-    std::thread::spawn(move || {
-        let _ = tx.send(super::predict::block_on(work));
-        ctx.request_repaint();
-    });
-    #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = tx.send(work.await);
-        ctx.request_repaint();
-    });
-    rx
+    super::background::run(ctx, work)
 }

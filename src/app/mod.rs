@@ -7,6 +7,7 @@
 //! the pair is on screen, `error` (with the message on the page) when something failed.
 
 pub mod backbone;
+pub(crate) mod background;
 pub mod clip;
 mod export;
 #[cfg(target_arch = "wasm32")]
@@ -311,7 +312,7 @@ impl eframe::App for AmflowApp {
         let maps_ready = self
             .clip
             .current_pair()
-            .is_some_and(|(key, _)| self.maps.ready((key.0, key.1, key.2, self.maps.size)));
+            .is_some_and(|(key, _)| self.maps.ready(key));
         if let Some(message) = failure {
             self.mark_error(&message);
         } else if maps_ready {

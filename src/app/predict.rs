@@ -4,10 +4,12 @@
 //! top-5 classes with bars.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 
+use burn::tensor::Device;
 use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor};
+
+use crate::analysis::read_back_async;
 
 use crate::classifier::AmClassifier;
 use crate::model::Dinov2;
@@ -286,7 +288,6 @@ fn build(
     name: String,
     device: Device,
 ) -> Receiver<Result<AmClassifier, String>> {
-    let (tx, rx) = channel();
     let repaint = ctx.clone();
     let work = async move {
         let bytes = checkpoint_bytes(&source, &repaint).await?;
@@ -299,8 +300,7 @@ fn build(
         )
         .map_err(|e| e.to_string())
     };
-    spawn(ctx.clone(), tx, work);
-    rx
+    super::background::run(ctx, work)
 }
 
 /// Classifies `frames` in the background: top-5 classes.
@@ -310,7 +310,6 @@ fn run(
     frames: Vec<Frame>,
     device: Device,
 ) -> Receiver<Result<Ranked, String>> {
-    let (tx, rx) = channel();
     let work = async move {
         let c = model.config();
         let prep = Preprocess {
@@ -327,62 +326,11 @@ fn run(
             .forward(clip.unsqueeze::<5>())
             .map_err(|e| e.to_string())?; // [1, C]
         let probs = softmax(logits, 1).reshape([c.classes.len()]);
-        let values = read(probs).await?;
+        let values = read_back_async(probs).await.map_err(|e| e.to_string())?;
         let mut ranked: Ranked = c.classes.iter().cloned().zip(values).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(5);
         Ok(ranked)
     };
-    spawn(ctx.clone(), tx, work);
-    rx
-}
-
-/// Reads a tensor back: asynchronously in the browser, as WebGPU needs; natively at once.
-async fn read(t: Tensor<1>) -> Result<Vec<f32>, String> {
-    #[cfg(target_arch = "wasm32")]
-    let data = t.into_data_async().await.map_err(|e| format!("{e:?}"))?;
-    #[cfg(not(target_arch = "wasm32"))]
-    let data = t.try_into_data().map_err(|e| format!("{e:?}"))?;
-    data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
-}
-
-/// Runs `work` on a thread and sends its result.
-#[cfg(not(target_arch = "wasm32"))]
-fn spawn<T: Send + 'static>(
-    ctx: egui::Context,
-    tx: std::sync::mpsc::Sender<T>,
-    work: impl std::future::Future<Output = T> + Send + 'static,
-) {
-    std::thread::spawn(move || {
-        let _ = tx.send(block_on(work));
-        ctx.request_repaint();
-    });
-}
-
-/// Runs `work` as a browser task and sends its result.
-#[cfg(target_arch = "wasm32")]
-fn spawn<T: 'static>(
-    ctx: egui::Context,
-    tx: std::sync::mpsc::Sender<T>,
-    work: impl std::future::Future<Output = T> + 'static,
-) {
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = tx.send(work.await);
-        ctx.request_repaint();
-    });
-}
-
-/// Runs a future to completion on this thread. Natively nothing here waits: files are read and
-/// tensors read back synchronously, so the first poll finishes.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let waker = std::task::Waker::noop();
-    let mut cx = std::task::Context::from_waker(waker);
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::yield_now();
-    }
+    super::background::run(ctx, work)
 }
