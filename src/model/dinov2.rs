@@ -23,11 +23,12 @@ use std::path::Path;
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, softmax};
+use burn::tensor::activation::{gelu_approximate, relu, silu, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Activation, Dinov2Config};
 use super::error::{BackboneError, InputError};
+use super::gelu::gelu;
 use super::interpolate::bicubic_matrix;
 use super::weights::{Checkpoint, load_dinov2};
 

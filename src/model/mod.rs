@@ -3,6 +3,7 @@
 pub mod config;
 pub mod dinov2;
 pub mod error;
+pub mod gelu;
 pub mod interpolate;
 pub mod weights;
 

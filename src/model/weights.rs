@@ -72,18 +72,9 @@ impl<'a> Checkpoint<'a> {
         }
         let bytes = view.data();
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F16 => bytes
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => bytes
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
+            Dtype::F32 => widen::f32_le(bytes),
+            Dtype::F16 => widen::f16_le(bytes),
+            Dtype::BF16 => widen::bf16_le(bytes),
             other => {
                 return Err(WeightsProblem::Dtype {
                     name: full,
@@ -251,4 +242,70 @@ pub fn load_dinov2(
         blocks,
         layernorm,
     ))
+}
+
+/// Little-endian safetensors bytes to f32, in bulk: one copy (`bytemuck`) and, for half
+/// precision, `half`'s slice conversion (SIMD where the CPU has it). Element-by-element
+/// `from_le_bytes` loops were the slowest part of loading ViT-S (most of a second in the
+/// development build), which also blocked the web page.
+mod widen {
+    use half::slice::HalfFloatSliceExt;
+
+    /// `bytes` holds whole little-endian f32 values (safetensors checks the length).
+    pub fn f32_le(bytes: &[u8]) -> Vec<f32> {
+        let mut out: Vec<f32> = bytemuck::pod_collect_to_vec(bytes);
+        if cfg!(target_endian = "big") {
+            out.iter_mut()
+                .for_each(|v| *v = f32::from_bits(u32::from_le(v.to_bits())));
+        }
+        out
+    }
+
+    pub fn f16_le(bytes: &[u8]) -> Vec<f32> {
+        let mut halves: Vec<half::f16> = bytemuck::pod_collect_to_vec(bytes);
+        if cfg!(target_endian = "big") {
+            halves
+                .iter_mut()
+                .for_each(|v| *v = half::f16::from_bits(u16::from_le(v.to_bits())));
+        }
+        halves.to_f32_vec()
+    }
+
+    pub fn bf16_le(bytes: &[u8]) -> Vec<f32> {
+        let mut halves: Vec<half::bf16> = bytemuck::pod_collect_to_vec(bytes);
+        if cfg!(target_endian = "big") {
+            halves
+                .iter_mut()
+                .for_each(|v| *v = half::bf16::from_bits(u16::from_le(v.to_bits())));
+        }
+        halves.to_f32_vec()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn widening_matches_from_le_bytes() {
+            let values = [0.0f32, -1.5, 3.25e-3, 65504.0, -7.0e-8];
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            assert_eq!(super::f32_le(&bytes), values);
+            let halves: Vec<u8> = values
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect();
+            let expected: Vec<f32> = values
+                .iter()
+                .map(|v| half::f16::from_f32(*v).to_f32())
+                .collect();
+            assert_eq!(super::f16_le(&halves), expected);
+            let brains: Vec<u8> = values
+                .iter()
+                .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
+                .collect();
+            let expected: Vec<f32> = values
+                .iter()
+                .map(|v| half::bf16::from_f32(*v).to_f32())
+                .collect();
+            assert_eq!(super::bf16_le(&brains), expected);
+        }
+    }
 }
