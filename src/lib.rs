@@ -9,6 +9,7 @@ pub mod backend;
 pub mod classifier;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+pub mod cpu;
 pub mod embedded;
 pub mod flow;
 pub mod maps;

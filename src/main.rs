@@ -1,6 +1,15 @@
 //! The two mains: native (the command line, or the app when no subcommand is given) and web
 //! (the app on the page's canvas).
 
+/// mimalloc instead of the system allocator, natively. burn's CPU backend allocates a fresh
+/// buffer for every operation's output (megabytes each for a ViT's activations and attention
+/// maps); glibc's malloc hands such buffers back to the kernel on free and takes them again on
+/// the next allocation, so every operation paid page faults and page zeroing. mimalloc keeps
+/// them: the frame pair on the CPU went from ~320 to ~200 ms (BENCHMARKS.md).
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
     use amflow::cli::{Cli, Command};

@@ -192,11 +192,15 @@ fn kernel_cases(
         })
     };
     let reference = run(&TensorOps, "tensor ops (reference)")?;
-    if backend == BackendKind::Wgpu {
-        let fused = run(&Fused, "fused WGSL kernel")?;
-        Ok(with_reference(reference, fused).to_vec())
-    } else {
-        Ok(vec![reference])
+    let fused = run(&Fused, fused_variant(backend))?;
+    Ok(with_reference(reference, fused).to_vec())
+}
+
+/// What [`Fused`] runs on `backend`.
+fn fused_variant(backend: BackendKind) -> &'static str {
+    match backend {
+        BackendKind::Wgpu => "fused WGSL kernel",
+        BackendKind::Cpu => "fused SIMD kernel",
     }
 }
 
@@ -224,13 +228,9 @@ fn pair_cases(
             Ok(())
         })
     };
-    if backend == BackendKind::Wgpu {
-        let reference = run(&TensorOps, "tensor-op flow")?;
-        let fused = run(&Fused, "fused-kernel flow")?;
-        Ok(with_reference(reference, fused).to_vec())
-    } else {
-        Ok(vec![run(&TensorOps, "tensor-op flow")?])
-    }
+    let reference = run(&TensorOps, "tensor-op flow")?;
+    let fused = run(&Fused, "fused-kernel flow")?;
+    Ok(with_reference(reference, fused).to_vec())
 }
 
 fn print_table(timings: &[Timing]) {

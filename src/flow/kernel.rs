@@ -5,8 +5,9 @@
 //! The tensor-op version materialises `|ΔX|` and its softmax, `[B, H, N, N]` each; the fused one
 //! reads the two logit tensors twice and writes `B·H·N` row log-sum-exps and the `[B, H, N]`
 //! result, on the tensors' own GPU buffers (no host round trip). It runs when both inputs are
-//! float32 tensors of burn's wgpu backend outside autodiff; anywhere else (the CPU, a tensor
-//! that needs gradients) the reference runs.
+//! float32 tensors of burn's wgpu backend outside autodiff. On the CPU backend the same fusion
+//! runs as a SIMD loop ([`crate::cpu::flow`]); anywhere else (a tensor that needs gradients)
+//! the reference runs.
 
 use burn::backend::wgpu::{
     CubeDim, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous,
@@ -33,13 +34,17 @@ pub struct TensorOps;
 
 impl FlowKernel for TensorOps {}
 
-/// The fused WGSL kernel where the tensors allow it, the reference elsewhere.
+/// The fused kernel where the tensors allow it (WGSL on wgpu, SIMD on the CPU), the reference
+/// elsewhere.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fused;
 
 impl FlowKernel for Fused {
     fn vanilla_flow(&self, logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Tensor<3> {
-        match fused_vanilla_flow(logits_t.clone(), logits_t1.clone()) {
+        if let Some(flow) = fused_vanilla_flow(logits_t.clone(), logits_t1.clone()) {
+            return flow;
+        }
+        match crate::cpu::flow::vanilla_flow(&logits_t, &logits_t1) {
             Some(flow) => flow,
             None => vanilla_flow(logits_t, logits_t1),
         }

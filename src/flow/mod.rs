@@ -39,15 +39,20 @@ pub fn pair_flows_with(
     kernel: &dyn FlowKernel,
 ) -> Result<PairFlows, InputError> {
     check_pair(&pixels)?;
-    let out = backbone.forward_with(pixels, Capture::logits())?;
+    let capture = Capture {
+        logits: true,
+        probs: true,
+        ..Capture::default()
+    };
+    let out = backbone.forward_with(pixels, capture)?;
     let mut vanilla = Vec::with_capacity(out.logits.len());
     let mut colsum = Vec::with_capacity(out.logits.len());
-    for logits in out.logits {
+    for (logits, probs) in out.logits.into_iter().zip(out.probs) {
         let [_, h, n, _] = logits.dims();
         let t = logits.clone().narrow(0, 0, 1);
-        let t1 = logits.clone().narrow(0, 1, 1);
+        let t1 = logits.narrow(0, 1, 1);
         vanilla.push(kernel.vanilla_flow(t, t1).reshape([h, n]));
-        colsum.push(column_sums(burn::tensor::activation::softmax(logits, 3)));
+        colsum.push(column_sums(probs));
     }
     Ok(PairFlows { vanilla, colsum })
 }

@@ -23,14 +23,15 @@ use std::path::Path;
 
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
-use burn::tensor::activation::{gelu_approximate, relu, silu, softmax};
+use burn::tensor::activation::{gelu_approximate, relu, silu};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Activation, Dinov2Config};
 use super::error::{BackboneError, InputError};
-use super::gelu::gelu;
 use super::interpolate::bicubic_matrix;
 use super::weights::{Checkpoint, load_dinov2};
+use crate::cpu::gelu::gelu;
+use crate::cpu::softmax::softmax_last;
 
 /// Non-overlapping `p×p` patches projected to the model width: the stride-`p` convolution of
 /// Hugging Face's `Dinov2PatchEmbeddings`, written as one matrix product.
@@ -159,7 +160,7 @@ impl Attention {
         let k = self.split_heads(self.key.forward(h.clone())); // [B, H, N, d]
         let v = self.split_heads(self.value.forward(h)); // [B, H, N, d]
         let logits = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt(); // [B, H, N, N]
-        let probs = softmax(logits.clone(), 3); // [B, H, N, N]
+        let probs = softmax_last(logits.clone()); // [B, H, N, N]
         let context = probs
             .clone()
             .matmul(v) // [B, H, N, d]

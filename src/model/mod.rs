@@ -3,7 +3,6 @@
 pub mod config;
 pub mod dinov2;
 pub mod error;
-pub mod gelu;
 pub mod interpolate;
 pub mod weights;
 

@@ -15,14 +15,16 @@
 //! for erf, 7e-7 for GELU (tests below). Every other device (wgpu, autodiff for training)
 //! keeps burn's own `gelu`.
 
+use burn::tensor::Tensor;
 use burn::tensor::activation;
-use burn::tensor::{DType, Device, Tensor};
 use pulp::{Arch, Simd, WithSimd};
+
+use super::Taken;
 
 /// Odd numerator, in powers of x²: `α₁ + α₃x² + … + α₁₃x¹²`.
 const NUMERATOR: [f32; 7] = [
     -1.609_603_3e-2,
-    -2.954_599_8e-3,
+    -2.954_6e-3,
     -7.349_906_3e-4,
     -5.692_506_4e-5,
     -2.101_024e-6,
@@ -42,17 +44,10 @@ const CLAMP: f32 = 4.0;
 
 /// `gelu(x)` with the exact normal CDF: vectorised on the CPU, burn's `gelu` elsewhere.
 pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
-    if device.is_autodiff() || device != Device::flex() || x.dtype() != DType::F32 {
-        return activation::gelu(x);
+    match super::CpuTensor::take(x) {
+        Taken::Cpu(cpu) => cpu.map_in_place(gelu_in_place).wrap(),
+        Taken::Other(x) => activation::gelu(*x),
     }
-    let mut data = x.into_data();
-    match data.as_mut_slice::<f32>() {
-        Ok(values) => gelu_in_place(values),
-        // Not a plain f32 buffer after all: burn's own kernel on the unchanged values.
-        Err(_) => return activation::gelu(Tensor::from_data(data, &device)),
-    }
-    Tensor::from_data(data, &device)
 }
 
 /// `gelu` over a slice, in place, with the widest SIMD the CPU has.
@@ -120,6 +115,8 @@ impl WithSimd for GeluKernel<'_> {
 
 #[cfg(test)]
 mod tests {
+    use burn::tensor::Device;
+
     use super::*;
 
     /// The exact GELU in f64.
