@@ -18,7 +18,7 @@ use crate::model::{BackboneError, InputError};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Which cases: `kernel` (the fused AM-flow kernel vs tensor ops), `pair` (backbone + all
-    /// block flows for one frame pair), or `all`.
+    /// block flows for one frame pair), `classifier` (the demo classifier on one clip), or `all`.
     #[arg(long, default_value = "all")]
     pub cases: Cases,
     /// Backends to run on, comma-separated.
@@ -45,7 +45,10 @@ pub enum Cases {
     Kernel,
     /// Backbone forward + all-block AM flow for one frame pair.
     Pair,
-    /// Both.
+    /// The embedded demo classifier (AM flow in blocks 1 and 12, temporal modules) on one clip
+    /// of its 8 frames.
+    Classifier,
+    /// All of them.
     All,
 }
 
@@ -66,6 +69,9 @@ pub enum BenchError {
         /// What it said.
         message: String,
     },
+    /// The demo classifier did not load around the backbone.
+    #[error(transparent)]
+    Checkpoint(#[from] crate::classifier::CheckpointError),
     /// Nothing to time.
     #[error("--runs must be at least 1")]
     NoRuns,
@@ -104,6 +110,9 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), BenchErro
         }
         if matches!(args.cases, Cases::Pair | Cases::All) {
             timings.extend(pair_cases(args, backbone, backend, &device)?);
+        }
+        if matches!(args.cases, Cases::Classifier | Cases::All) {
+            timings.push(classifier_case(args, backbone, backend, &device)?);
         }
     }
     if args.json {
@@ -231,6 +240,39 @@ fn pair_cases(
     let reference = run(&TensorOps, "tensor-op flow")?;
     let fused = run(&Fused, "fused-kernel flow")?;
     Ok(with_reference(reference, fused).to_vec())
+}
+
+/// The embedded demo checkpoint around the backbone, forward on one clip `[1, T, 3, S, S]`
+/// (`T` the checkpoint's frames, `S` = `--size`): backbone on every frame, AM flow and adapters
+/// in the AM blocks, temporal modules, class logits.
+fn classifier_case(
+    args: &BenchArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+    device: &Device,
+) -> Result<Timing, BenchError> {
+    let (name, model) = super::common::load_backbone(backbone, device)?;
+    let classifier = crate::classifier::AmClassifier::from_checkpoint_bytes(
+        crate::embedded::DEMO_CHECKPOINT.to_vec(),
+        "the embedded demo checkpoint",
+        model,
+        &name,
+        device,
+    )?;
+    let frames = classifier.config().frames;
+    let clip = Tensor::<5>::random(
+        [1, frames, 3, args.size, args.size],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let case = format!(
+        "classifier, one clip of {frames} frames at {0}×{0}",
+        args.size
+    );
+    time(args, device, backend, &case, "demo checkpoint", || {
+        classifier.forward(clip.clone())?;
+        Ok(())
+    })
 }
 
 fn print_table(timings: &[Timing]) {
