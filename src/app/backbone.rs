@@ -162,8 +162,18 @@ async fn load(
     ctx: &egui::Context,
 ) -> Result<Loaded, String> {
     let start = web_time::Instant::now();
+    // Tensors are made block by block, yielding to the page in between (one thread here).
+    let yield_to_page = super::background::yield_now;
     let model = match source {
-        BackboneSource::Embedded => crate::embedded::backbone(&device).map_err(|e| e.to_string()),
+        BackboneSource::Embedded => Dinov2::from_bytes_stepwise(
+            crate::embedded::CONFIG_JSON,
+            crate::embedded::WEIGHTS,
+            "embedded dinov2-small",
+            &device,
+            yield_to_page,
+        )
+        .await
+        .map_err(|e| e.to_string()),
         BackboneSource::Dir(dir) => Err(format!(
             "{}: the web app loads backbones from URLs",
             dir.display()
@@ -175,7 +185,9 @@ async fn load(
                 .map_err(|_| format!("{}: not UTF-8 text", join(url, "config.json")))?;
             let weights =
                 super::fetch::fetch_bytes(&join(url, "model.safetensors"), progress, ctx).await?;
-            Dinov2::from_bytes(&config, &weights, url, &device).map_err(|e| e.to_string())
+            Dinov2::from_bytes_stepwise(&config, &weights, url, &device, yield_to_page)
+                .await
+                .map_err(|e| e.to_string())
         }
     }?;
     Ok(Loaded {

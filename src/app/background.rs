@@ -35,6 +35,15 @@ pub fn run<T: 'static>(
     rx
 }
 
+/// Lets the page draw before model work goes on: on the browser's single thread a task that
+/// awaits this between steps (blocks of a forward pass, tensors of a backbone) never holds the
+/// page for longer than one step. Natively the work has a thread of its own, so it returns at
+/// once.
+pub(crate) async fn yield_now() {
+    #[cfg(target_arch = "wasm32")]
+    crate::video::web::sleep(0).await;
+}
+
 /// Runs a future to completion on this thread. Natively nothing the app runs this way waits:
 /// files are read and tensors read back synchronously, so the first poll finishes.
 #[cfg(not(target_arch = "wasm32"))]

@@ -537,6 +537,7 @@ fn spawn_aligned(
                 blocks.push(block);
                 flows.push(flow.reshape([n * d]));
             }
+            super::background::yield_now().await;
         }
         if flows.is_empty() {
             return Ok(Vec::new());

@@ -323,7 +323,8 @@ fn run(
             .next()
             .ok_or("no frames to classify")?; // [T, 3, S, S]
         let logits = model
-            .forward(clip.unsqueeze::<5>())
+            .forward_stepwise(clip.unsqueeze::<5>(), super::background::yield_now)
+            .await
             .map_err(|e| e.to_string())?; // [1, C]
         let probs = softmax(logits, 1).reshape([c.classes.len()]);
         let values = read_back_async(probs).await.map_err(|e| e.to_string())?;

@@ -242,45 +242,123 @@ impl AmClassifier {
 
     /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels): `[B, C]`.
     pub fn forward(&self, clips: Tensor<5>) -> Result<Tensor<2>, InputError> {
+        let mut pass = self.start(clips)?;
+        while pass.next < self.backbone.blocks().len() {
+            pass = self.step(pass);
+        }
+        Ok(self.finish(pass))
+    }
+
+    /// [`AmClassifier::forward`] awaiting `between()` after every block, so that on the
+    /// browser's single thread the page keeps drawing during a prediction. Same result.
+    pub async fn forward_stepwise<F: std::future::Future<Output = ()>>(
+        &self,
+        clips: Tensor<5>,
+        mut between: impl FnMut() -> F,
+    ) -> Result<Tensor<2>, InputError> {
+        let mut pass = self.start(clips)?;
+        while pass.next < self.backbone.blocks().len() {
+            pass = self.step(pass);
+            between().await;
+        }
+        Ok(self.finish(pass))
+    }
+
+    /// Embeds every frame of the clips.
+    fn start(&self, clips: Tensor<5>) -> Result<Pass, InputError> {
         let [b, t, c, hh, ww] = clips.dims();
-        let mut z = self.backbone.embed(clips.reshape([b * t, c, hh, ww]))?; // [B·T, N, D]
+        let z = self.backbone.embed(clips.reshape([b * t, c, hh, ww]))?; // [B·T, N, D]
         let [_, n, d] = z.dims();
-        let am = self.config.am_indices();
+        Ok(Pass {
+            z,
+            logits: Vec::with_capacity(2 * self.config.am_indices().len() + 1),
+            next: 0,
+            b,
+            t,
+            n,
+            d,
+        })
+    }
+
+    /// Runs block `pass.next`: attention (with AM flow into its adapter in an AM block), the
+    /// MLP with its adapter, and in an AM block the two temporal modules' logits.
+    fn step(&self, pass: Pass) -> Pass {
+        let Pass {
+            z,
+            mut logits,
+            next: i,
+            b,
+            t,
+            n,
+            d,
+        } = pass;
+        let block = &self.backbone.blocks()[i];
         let tr = &self.trainable;
-        let mut logits = Vec::with_capacity(2 * am.len() + 1);
-        for (i, block) in self.backbone.blocks().iter().enumerate() {
-            let h = block.norm1.forward(z.clone()); // [B·T, N, D]
-            let attention = block.attn.forward(h.clone());
-            let am_slot = am.iter().position(|&a| a == i);
-            let adapter_in = match am_slot {
-                Some(slot) => {
-                    let flow = self.flow(slot, attention.logits, attention.probs, b, t, d);
-                    Tensor::cat(vec![h, flow], 2) // [B·T, N, 2D]
-                }
-                None => h,
-            };
-            let (attn_add, e1) = tr.attn_adapters[i].forward(adapter_in);
-            let z1 = z + scale(attention.out, &block.ls1) + attn_add; // [B·T, N, D]
-            let h2 = block.norm2.forward(z1.clone());
-            let (mlp_add, e2) = tr.mlp_adapters[i].forward(h2.clone());
-            z = z1 + scale(block.ffn.forward(h2), &block.ls2) + mlp_add;
-            if let Some(slot) = am_slot {
-                for (k, e) in [e1, e2].into_iter().enumerate() {
-                    let r = e.dims()[2];
-                    let sequence = e.mean_dim(1).reshape([b, t, r]); // [B, T, r]
-                    logits.push(tr.tpms[2 * slot + k].forward(sequence)); // [B, C]
-                }
+        let am_slot = self.config.am_indices().iter().position(|&a| a == i);
+        let h = block.norm1.forward(z.clone()); // [B·T, N, D]
+        let attention = block.attn.forward(h.clone());
+        let adapter_in = match am_slot {
+            Some(slot) => {
+                let flow = self.flow(slot, attention.logits, attention.probs, b, t, d);
+                Tensor::cat(vec![h, flow], 2) // [B·T, N, 2D]
+            }
+            None => h,
+        };
+        let (attn_add, e1) = tr.attn_adapters[i].forward(adapter_in);
+        let z1 = z + scale(attention.out, &block.ls1) + attn_add; // [B·T, N, D]
+        let h2 = block.norm2.forward(z1.clone());
+        let (mlp_add, e2) = tr.mlp_adapters[i].forward(h2.clone());
+        let z = z1 + scale(block.ffn.forward(h2), &block.ls2) + mlp_add;
+        if let Some(slot) = am_slot {
+            for (k, e) in [e1, e2].into_iter().enumerate() {
+                let r = e.dims()[2];
+                let sequence = e.mean_dim(1).reshape([b, t, r]); // [B, T, r]
+                logits.push(tr.tpms[2 * slot + k].forward(sequence)); // [B, C]
             }
         }
+        Pass {
+            z,
+            logits,
+            next: i + 1,
+            b,
+            t,
+            n,
+            d,
+        }
+    }
+
+    /// The head on the last frame's CLS token, averaged with the temporal modules' logits.
+    fn finish(&self, pass: Pass) -> Tensor<2> {
+        let Pass {
+            z,
+            mut logits,
+            b,
+            t,
+            n,
+            d,
+            ..
+        } = pass;
         let last = self.backbone.final_norm(z).reshape([b, t, n, d]); // [B, T, N, D]
         let cls = last.narrow(1, t - 1, 1).narrow(2, 0, 1).reshape([b, d]); // [B, D]
-        logits.push(tr.head.forward(cls));
+        logits.push(self.trainable.head.forward(cls));
         let count = logits.len();
-        Ok(Tensor::stack::<3>(logits, 0)
+        Tensor::stack::<3>(logits, 0)
             .sum_dim(0)
             .reshape([b, self.config.classes.len()])
-            / count as f64)
+            / count as f64
     }
+}
+
+/// A forward pass between blocks: the tokens after `next` blocks and the temporal modules'
+/// logits so far, for clips of `B` × `T` frames of `N` tokens of width `D`.
+struct Pass {
+    z: Tensor<3>,
+    logits: Vec<Tensor<2>>,
+    next: usize,
+    b: usize,
+    t: usize,
+    n: usize,
+    d: usize,
 }
 
 #[cfg(test)]
@@ -418,5 +496,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn stepwise_forward_gives_the_same_logits_and_yields_after_every_block() {
+        // The browser's prediction path (forward_stepwise) against the plain forward pass.
+        let device = Device::flex();
+        let backbone = tiny(&device);
+        let blocks = backbone.blocks().len();
+        let cfg = config(
+            &backbone,
+            vec![1, 2],
+            FlowKind::Vanilla,
+            TpmKind::Transformer,
+        );
+        let model = AmClassifier::new(backbone, cfg, &device);
+        let clips = Tensor::<5>::random([1, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+        let plain = values(
+            model
+                .forward(clips.clone())
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let mut yields = 0;
+        let stepwise = crate::app::background::block_on(model.forward_stepwise(clips, || {
+            yields += 1;
+            std::future::ready(())
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(values(stepwise), plain);
+        assert_eq!(yields, blocks);
     }
 }

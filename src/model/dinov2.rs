@@ -27,9 +27,10 @@ use burn::tensor::activation::{gelu_approximate, relu, silu};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::config::{Activation, Dinov2Config};
+use super::error::WeightsProblem;
 use super::error::{BackboneError, InputError};
 use super::interpolate::bicubic_matrix;
-use super::weights::{Checkpoint, load_dinov2};
+use super::weights::{Checkpoint, load_dinov2, load_dinov2_stepwise};
 use crate::cpu::gelu::gelu;
 use crate::cpu::softmax::softmax_last;
 
@@ -346,25 +347,30 @@ impl Dinov2 {
         source: &str,
         device: &Device,
     ) -> Result<Self, BackboneError> {
-        let config_path = format!("{source}/config.json");
-        let weights_path = format!("{source}/model.safetensors");
-        let config =
-            Dinov2Config::from_json(config_json).map_err(|problem| BackboneError::Config {
-                path: config_path.clone(),
-                problem,
-            })?;
-        let activation = config
-            .activation()
-            .map_err(|problem| BackboneError::Config {
-                path: config_path,
-                problem,
-            })?;
-        let weights_err = |problem| BackboneError::Weights {
-            path: weights_path.clone(),
-            problem,
-        };
-        let ckpt = Checkpoint::parse(weights).map_err(weights_err)?;
-        load_dinov2(&config, activation, &ckpt, device).map_err(weights_err)
+        let parts = Parts::parse(config_json, weights, source)?;
+        load_dinov2(&parts.config, parts.activation, &parts.ckpt, device)
+            .map_err(|problem| parts.weights_error(problem))
+    }
+
+    /// [`Dinov2::from_bytes`] awaiting `between()` after the embeddings and after every block,
+    /// so that on the browser's single thread the page keeps drawing while a backbone loads.
+    pub async fn from_bytes_stepwise<F: std::future::Future<Output = ()>>(
+        config_json: &str,
+        weights: &[u8],
+        source: &str,
+        device: &Device,
+        between: impl FnMut() -> F,
+    ) -> Result<Self, BackboneError> {
+        let parts = Parts::parse(config_json, weights, source)?;
+        load_dinov2_stepwise(
+            &parts.config,
+            parts.activation,
+            &parts.ckpt,
+            device,
+            between,
+        )
+        .await
+        .map_err(|problem| parts.weights_error(problem))
     }
 
     /// Loads a Hugging Face model folder holding `config.json` and `model.safetensors`.
@@ -490,6 +496,49 @@ impl Dinov2 {
     }
 }
 
+/// A backbone's configuration and checkpoint, parsed and checked, before any tensor is made.
+struct Parts<'a> {
+    config: Dinov2Config,
+    activation: Activation,
+    ckpt: Checkpoint<'a>,
+    weights_path: String,
+}
+
+impl<'a> Parts<'a> {
+    fn parse(config_json: &str, weights: &'a [u8], source: &str) -> Result<Self, BackboneError> {
+        let config_path = format!("{source}/config.json");
+        let weights_path = format!("{source}/model.safetensors");
+        let config =
+            Dinov2Config::from_json(config_json).map_err(|problem| BackboneError::Config {
+                path: config_path.clone(),
+                problem,
+            })?;
+        let activation = config
+            .activation()
+            .map_err(|problem| BackboneError::Config {
+                path: config_path,
+                problem,
+            })?;
+        let ckpt = Checkpoint::parse(weights).map_err(|problem| BackboneError::Weights {
+            path: weights_path.clone(),
+            problem,
+        })?;
+        Ok(Self {
+            config,
+            activation,
+            ckpt,
+            weights_path,
+        })
+    }
+
+    fn weights_error(&self, problem: WeightsProblem) -> BackboneError {
+        BackboneError::Weights {
+            path: self.weights_path.clone(),
+            problem,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,6 +565,49 @@ mod tests {
         let expected = [silu(1.0) * 2.0, silu(2.0) * -2.0];
         for (a, b) in out.iter().zip(expected) {
             assert!((a - b).abs() < 1e-6, "{out:?} vs {expected:?}");
+        }
+    }
+
+    #[test]
+    fn stepwise_loading_builds_the_same_backbone_and_yields_after_every_block() {
+        let device = Device::flex();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
+        let weights = std::fs::read(dir.join("model.safetensors")).unwrap_or_default();
+        let plain = Dinov2::from_bytes(&config, &weights, "tiny", &device)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut yields = 0;
+        let stepwise = crate::app::background::block_on(Dinov2::from_bytes_stepwise(
+            &config,
+            &weights,
+            "tiny",
+            &device,
+            || {
+                yields += 1;
+                std::future::ready(())
+            },
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(yields, plain.blocks().len() + 1);
+        let pixels = Tensor::<4>::random(
+            [1, 3, 28, 28],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let a = plain.forward_with(pixels.clone(), Capture::default());
+        let b = stepwise.forward_with(pixels, Capture::default());
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(
+                a.last_hidden_state
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap_or_default(),
+                b.last_hidden_state
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap_or_default()
+            ),
+            _ => panic!("both backbones take a 28×28 frame"),
         }
     }
 }

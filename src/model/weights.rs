@@ -152,12 +152,34 @@ pub fn load_dinov2(
     ckpt: &Checkpoint<'_>,
     device: &Device,
 ) -> Result<Dinov2, WeightsProblem> {
+    let embeddings = load_embeddings(config, ckpt, device)?;
+    let blocks = (0..config.num_hidden_layers)
+        .map(|i| load_block(config, activation, ckpt, i, device))
+        .collect::<Result<Vec<_>, _>>()?;
+    let layernorm = ckpt.layer_norm(
+        "layernorm",
+        config.hidden_size,
+        config.layer_norm_eps,
+        device,
+    )?;
+    Ok(Dinov2::from_parts(
+        config.clone(),
+        embeddings,
+        blocks,
+        layernorm,
+    ))
+}
+
+/// Patch embedding, CLS and register tokens, position embeddings (`embeddings.*`).
+fn load_embeddings(
+    config: &Dinov2Config,
+    ckpt: &Checkpoint<'_>,
+    device: &Device,
+) -> Result<Embeddings, WeightsProblem> {
     let d = config.hidden_size;
     let c = config.num_channels;
     let p = config.patch_size;
     let g = config.pretrained_grid();
-    let eps = config.layer_norm_eps;
-
     let proj_weight = ckpt.tensor(
         "embeddings.patch_embeddings.projection.weight",
         [d, c, p, p],
@@ -177,71 +199,102 @@ pub fn load_dinov2(
         0 => None,
         r => Some(ckpt.param("embeddings.register_tokens", [1, r, d], device)?),
     };
-    let embeddings = Embeddings {
+    Ok(Embeddings {
         cls: ckpt.param("embeddings.cls_token", [1, 1, d], device)?,
         registers,
         position: ckpt.param("embeddings.position_embeddings", [1, 1 + g * g, d], device)?,
         patch,
         grid: g,
-    };
+    })
+}
 
-    let m = config.mlp_hidden();
+/// [`load_dinov2`] with `between()` awaited after the embeddings and after every block: on the
+/// page's single thread the page draws between them instead of freezing for the whole load.
+pub async fn load_dinov2_stepwise<F: std::future::Future<Output = ()>>(
+    config: &Dinov2Config,
+    activation: Activation,
+    ckpt: &Checkpoint<'_>,
+    device: &Device,
+    mut between: impl FnMut() -> F,
+) -> Result<Dinov2, WeightsProblem> {
+    let embeddings = load_embeddings(config, ckpt, device)?;
+    between().await;
     let mut blocks = Vec::with_capacity(config.num_hidden_layers);
     for i in 0..config.num_hidden_layers {
-        let name = |s: &str| format!("encoder.layer.{i}.{s}");
-        let attn = Attention {
-            query: ckpt.linear(
-                &name("attention.attention.query"),
-                d,
-                d,
-                config.qkv_bias,
-                device,
-            )?,
-            key: ckpt.linear(
-                &name("attention.attention.key"),
-                d,
-                d,
-                config.qkv_bias,
-                device,
-            )?,
-            value: ckpt.linear(
-                &name("attention.attention.value"),
-                d,
-                d,
-                config.qkv_bias,
-                device,
-            )?,
-            out: ckpt.linear(&name("attention.output.dense"), d, d, true, device)?,
-            heads: config.num_attention_heads,
-        };
-        let ffn = if config.use_swiglu_ffn {
-            Ffn::SwiGlu(SwiGlu {
-                w_in: ckpt.linear(&name("mlp.weights_in"), d, 2 * m, true, device)?,
-                w_out: ckpt.linear(&name("mlp.weights_out"), m, d, true, device)?,
-            })
-        } else {
-            Ffn::Mlp(Mlp {
-                fc1: ckpt.linear(&name("mlp.fc1"), d, m, true, device)?,
-                fc2: ckpt.linear(&name("mlp.fc2"), m, d, true, device)?,
-                activation,
-            })
-        };
-        blocks.push(Block {
-            norm1: ckpt.layer_norm(&name("norm1"), d, eps, device)?,
-            attn,
-            ls1: ckpt.param(&name("layer_scale1.lambda1"), [d], device)?,
-            norm2: ckpt.layer_norm(&name("norm2"), d, eps, device)?,
-            ffn,
-            ls2: ckpt.param(&name("layer_scale2.lambda1"), [d], device)?,
-        });
+        blocks.push(load_block(config, activation, ckpt, i, device)?);
+        between().await;
     }
-    let layernorm = ckpt.layer_norm("layernorm", d, eps, device)?;
+    let layernorm = ckpt.layer_norm(
+        "layernorm",
+        config.hidden_size,
+        config.layer_norm_eps,
+        device,
+    )?;
     Ok(Dinov2::from_parts(
         config.clone(),
         embeddings,
         blocks,
         layernorm,
     ))
+}
+
+/// Transformer block `i` (`encoder.layer.{i}.*`).
+fn load_block(
+    config: &Dinov2Config,
+    activation: Activation,
+    ckpt: &Checkpoint<'_>,
+    i: usize,
+    device: &Device,
+) -> Result<Block, WeightsProblem> {
+    let d = config.hidden_size;
+    let m = config.mlp_hidden();
+    let eps = config.layer_norm_eps;
+    let name = |s: &str| format!("encoder.layer.{i}.{s}");
+    let attn = Attention {
+        query: ckpt.linear(
+            &name("attention.attention.query"),
+            d,
+            d,
+            config.qkv_bias,
+            device,
+        )?,
+        key: ckpt.linear(
+            &name("attention.attention.key"),
+            d,
+            d,
+            config.qkv_bias,
+            device,
+        )?,
+        value: ckpt.linear(
+            &name("attention.attention.value"),
+            d,
+            d,
+            config.qkv_bias,
+            device,
+        )?,
+        out: ckpt.linear(&name("attention.output.dense"), d, d, true, device)?,
+        heads: config.num_attention_heads,
+    };
+    let ffn = if config.use_swiglu_ffn {
+        Ffn::SwiGlu(SwiGlu {
+            w_in: ckpt.linear(&name("mlp.weights_in"), d, 2 * m, true, device)?,
+            w_out: ckpt.linear(&name("mlp.weights_out"), m, d, true, device)?,
+        })
+    } else {
+        Ffn::Mlp(Mlp {
+            fc1: ckpt.linear(&name("mlp.fc1"), d, m, true, device)?,
+            fc2: ckpt.linear(&name("mlp.fc2"), m, d, true, device)?,
+            activation,
+        })
+    };
+    Ok(Block {
+        norm1: ckpt.layer_norm(&name("norm1"), d, eps, device)?,
+        attn,
+        ls1: ckpt.param(&name("layer_scale1.lambda1"), [d], device)?,
+        norm2: ckpt.layer_norm(&name("norm2"), d, eps, device)?,
+        ffn,
+        ls2: ckpt.param(&name("layer_scale2.lambda1"), [d], device)?,
+    })
 }
 
 /// Little-endian safetensors bytes to f32, in bulk: one copy (`bytemuck`) and, for half
