@@ -156,6 +156,17 @@ pub fn load_dinov2(
     let blocks = (0..config.num_hidden_layers)
         .map(|i| load_block(config, activation, ckpt, i, device))
         .collect::<Result<Vec<_>, _>>()?;
+    assemble(config, embeddings, blocks, ckpt, device)
+}
+
+/// The backbone from its loaded parts and the final layer norm (`layernorm.*`).
+fn assemble(
+    config: &Dinov2Config,
+    embeddings: Embeddings,
+    blocks: Vec<Block>,
+    ckpt: &Checkpoint<'_>,
+    device: &Device,
+) -> Result<Dinov2, WeightsProblem> {
     let layernorm = ckpt.layer_norm(
         "layernorm",
         config.hidden_size,
@@ -224,18 +235,7 @@ pub async fn load_dinov2_stepwise<F: std::future::Future<Output = ()>>(
         blocks.push(load_block(config, activation, ckpt, i, device)?);
         between().await;
     }
-    let layernorm = ckpt.layer_norm(
-        "layernorm",
-        config.hidden_size,
-        config.layer_norm_eps,
-        device,
-    )?;
-    Ok(Dinov2::from_parts(
-        config.clone(),
-        embeddings,
-        blocks,
-        layernorm,
-    ))
+    assemble(config, embeddings, blocks, ckpt, device)
 }
 
 /// Transformer block `i` (`encoder.layer.{i}.*`).
