@@ -48,13 +48,27 @@ pub fn pair_flows_with(
     let mut vanilla = Vec::with_capacity(out.logits.len());
     let mut colsum = Vec::with_capacity(out.logits.len());
     for (logits, probs) in out.logits.into_iter().zip(out.probs) {
-        let [_, h, n, _] = logits.dims();
-        let t = logits.clone().narrow(0, 0, 1);
-        let t1 = logits.narrow(0, 1, 1);
-        vanilla.push(kernel.vanilla_flow(t, t1).reshape([h, n]));
-        colsum.push(column_sums(probs));
+        let (flow, sums) = block_flows(kernel, logits, probs);
+        vanilla.push(flow);
+        colsum.push(sums);
     }
     Ok(PairFlows { vanilla, colsum })
+}
+
+/// One block's signals for a pair from its logits and probabilities `[2, H, N, N]`: the vanilla
+/// flow from frame t to t+k `[H, N]` and the column sums of both frames `[2, H, N]`.
+fn block_flows(
+    kernel: &dyn FlowKernel,
+    logits: Tensor<4>,
+    probs: Tensor<4>,
+) -> (Tensor<2>, Tensor<3>) {
+    let [_, h, n, _] = logits.dims();
+    let t = logits.clone().narrow(0, 0, 1);
+    let t1 = logits.narrow(0, 1, 1);
+    (
+        kernel.vanilla_flow(t, t1).reshape([h, n]),
+        column_sums(probs),
+    )
 }
 
 /// A frame pair is a batch of two.
@@ -79,11 +93,9 @@ pub async fn pair_flows_stepwise<F: std::future::Future<Output = ()>>(
     let mut colsum = Vec::with_capacity(backbone.blocks().len());
     for block in backbone.blocks() {
         let out = block.forward(z);
-        let [_, h, n, _] = out.logits.dims();
-        let t = out.logits.clone().narrow(0, 0, 1);
-        let t1 = out.logits.narrow(0, 1, 1);
-        vanilla.push(Fused.vanilla_flow(t, t1).reshape([h, n]));
-        colsum.push(column_sums(out.probs));
+        let (flow, sums) = block_flows(&Fused, out.logits, out.probs);
+        vanilla.push(flow);
+        colsum.push(sums);
         z = out.tokens;
         between().await;
     }
