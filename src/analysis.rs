@@ -254,8 +254,7 @@ mod tests {
     #[test]
     fn the_stepwise_browser_path_gives_the_same_flows() {
         let device = Device::flex();
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        let dir = crate::test_support::tiny_dinov2_dir();
         let backbone = Dinov2::load_dir(dir, &device).unwrap_or_else(|e| panic!("{e}"));
         let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
         let at_once =

@@ -15,4 +15,6 @@ pub mod flow;
 pub mod maps;
 pub mod model;
 pub mod synth;
+#[cfg(test)]
+mod test_support;
 pub mod video;

@@ -199,7 +199,7 @@ fn am_flow_beats_the_model_without_it_on_unseen_clips() {
         "--test",
         "6",
     ]));
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    let demo = common::root().join("assets/demo");
     let top1 = |checkpoint: &str| {
         let out = ok(&amflow(&[
             "eval",

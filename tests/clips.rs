@@ -419,7 +419,7 @@ fn a_missing_ffmpeg_says_how_to_install_it() {
 fn webm_vp9_without_a_frame_count_in_its_header() {
     // tests/data/vtest-2s.webm: 2 s of vtest.avi as VP9 at 320×240, the kind of file
     // Something-Something ships; WebM headers carry no frame count.
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtest-2s.webm");
+    let path = common::root().join("tests/data/vtest-2s.webm");
     let clip = Clip::open(&path).unwrap_or_else(|e| panic!("{e}"));
     let info = clip.info();
     assert_eq!((info.frames, info.width, info.height), (20, 320, 240));

@@ -369,8 +369,7 @@ mod tests {
     use crate::classifier::config::{BackboneId, FORMAT, TpmKind};
 
     fn tiny(device: &Device) -> Dinov2 {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        let dir = crate::test_support::tiny_dinov2_dir();
         Dinov2::load_dir(dir, device).unwrap_or_else(|e| panic!("{e}"))
     }
 

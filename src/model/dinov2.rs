@@ -571,7 +571,7 @@ mod tests {
     #[test]
     fn stepwise_loading_builds_the_same_backbone_and_yields_after_every_block() {
         let device = Device::flex();
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/tiny-dinov2");
+        let dir = crate::test_support::tiny_dinov2_dir();
         let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
         let weights = std::fs::read(dir.join("model.safetensors")).unwrap_or_default();
         let plain = Dinov2::from_bytes(&config, &weights, "tiny", &device)

@@ -9,11 +9,16 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::NpzReader;
 
+/// The checkout being tested, read when the test runs (cargo sets it for `cargo test`), not when
+/// it was compiled: a test binary reused from a target directory shared by several checkouts
+/// must not look in the checkout that built it.
+pub fn root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
 /// `../shared` beside the repository: models, clips and references.
 pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("shared")
+    root().join("..").join("shared")
 }
 
 /// The tiny random DINOv2 with exact Hugging Face outputs.
