@@ -1,6 +1,7 @@
 //! The fused WGSL vanilla-flow kernel (`shaders/amflow_*.wgsl`) against the tensor-op reference:
 //! on Hugging Face's logits of the tiny DINOv2, on random logits of DINOv2's real token count,
-//! on more rows than one dispatch dimension holds, and on inputs it must hand to the reference.
+//! on more workgroups than one dispatch dimension holds, on maps too large for its one-pass
+//! kernel, and on inputs it must hand to the reference.
 
 mod common;
 
@@ -73,10 +74,19 @@ fn fused_kernel_matches_reference_at_dinov2_token_count() {
 }
 
 #[test]
-fn fused_kernel_spills_rows_past_one_dispatch_dimension() {
-    // 64·12·90 = 69120 rows > 65535 workgroups along x.
-    let shape = [64, 12, 90, 90];
+fn fused_kernel_spills_workgroups_past_one_dispatch_dimension() {
+    // 17 tokens: blocks of 16 rows, 2 per map; 4·8200 maps · 2 = 65600 workgroups > 65535 along x.
+    let shape = [4, 8200, 17, 17];
     let e = fused_error(&random_logits(shape, 3), &random_logits(shape, 4));
+    assert!(e <= 1e-4, "max abs error {e}");
+}
+
+#[test]
+fn maps_too_large_for_workgroup_memory_take_the_two_pass_kernels() {
+    // One more token than the one-pass kernel holds.
+    let n = amflow::flow::kernel::TILE_CAP + 1;
+    let shape = [1, 1, n, n];
+    let e = fused_error(&random_logits(shape, 9), &random_logits(shape, 10));
     assert!(e <= 1e-4, "max abs error {e}");
 }
 

@@ -1,10 +1,12 @@
-//! Vanilla AM flow as a fused GPU kernel (`shaders/amflow_row_stats.wgsl` then
-//! `shaders/amflow_colsum.wgsl`), behind [`FlowKernel`], whose default is the plain tensor-op
-//! version ([`super::vanilla_flow`]).
+//! Vanilla AM flow as a fused GPU kernel, behind [`FlowKernel`], whose default is the plain
+//! tensor-op version ([`super::vanilla_flow`]).
 //!
-//! The tensor-op version materialises `|ΔX|` and its softmax, `[B, H, N, N]` each; the fused one
-//! reads the two logit tensors twice and writes `B·H·N` row log-sum-exps and the `[B, H, N]`
-//! result, on the tensors' own GPU buffers (no host round trip). It runs when both inputs are
+//! The tensor-op version materialises `|ΔX|` and its softmax, `[B, H, N, N]` each. The fused one
+//! works on the tensors' own GPU buffers (no host round trip) and never writes an N×N tensor:
+//! up to [`TILE_CAP`] tokens, `shaders/amflow_tile_flow.wgsl` keeps blocks of rows in workgroup
+//! memory (one read of the logits, one `exp` per element) and writes per-block column sums
+//! `[B·H, N/rb, N]` that a sum over the blocks finishes; beyond, `amflow_row_stats.wgsl` (each
+//! row's log-sum-exp) then `amflow_colsum.wgsl` read the logits twice. It runs when both inputs are
 //! float32 tensors of burn's wgpu backend outside autodiff. On the CPU backend the same fusion
 //! runs as a SIMD loop ([`crate::cpu::flow`]); anywhere else (a tensor that needs gradients)
 //! the reference runs.
@@ -51,8 +53,26 @@ impl FlowKernel for Fused {
     }
 }
 
+struct TileFlow;
 struct RowStats;
 struct ColumnSums;
+
+/// The most tokens `amflow_tile_flow.wgsl` holds (its `CAP`: rows of the attention map in
+/// workgroup memory), and the most rows per workgroup (`RB_MAX`).
+pub const TILE_CAP: usize = 2560;
+const TILE_ROWS_MAX: usize = 16;
+
+impl KernelSource for TileFlow {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(include_str!("../../shaders/amflow_tile_flow.wgsl"))
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
 
 impl KernelSource for RowStats {
     fn source(&self) -> SourceTemplate {
@@ -114,6 +134,9 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
     }
     let (a, dispatch) = cube_f32(logits_t)?;
     let (c, _) = cube_f32(logits_t1)?;
+    if n <= TILE_CAP {
+        return Some(tile_flow(a, c, [b, h, n], dispatch));
+    }
     let client = a.client.clone();
     let rows = b * h * n;
     let groups = b * h;
@@ -148,4 +171,41 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
         kind: DispatchTensorKind::Cube(BackendTensor::Float(out)),
         autodiff: dispatch.autodiff,
     }))
+}
+
+/// The one-pass kernel: per-block column sums `[B·H, blocks, N]`, summed over the blocks.
+fn tile_flow(
+    a: CubeTensor,
+    c: CubeTensor,
+    [b, h, n]: [usize; 3],
+    dispatch: DispatchTensor,
+) -> Tensor<3> {
+    let client = a.client.clone();
+    let groups = b * h;
+    let rows = (TILE_CAP / n).clamp(1, TILE_ROWS_MAX);
+    let blocks = n.div_ceil(rows);
+    let partial = client.empty(groups * blocks * n * 4);
+    let tile_params = client.create_from_slice(&params(&[groups, n, rows, blocks]));
+    client.launch(
+        Box::new(SourceKernel::new(TileFlow, CubeDim::new_1d(64))),
+        workgroups(groups * blocks),
+        KernelArguments::new().with_buffers(vec![
+            a.handle.binding(),
+            c.handle.binding(),
+            partial.clone().binding(),
+            tile_params.binding(),
+        ]),
+    );
+    let partial = CubeTensor::new_contiguous(
+        client,
+        a.device.clone(),
+        [groups, blocks, n].into(),
+        partial,
+        DType::F32,
+    );
+    let partial: Tensor<3> = Tensor::from_dispatch(DispatchTensor {
+        kind: DispatchTensorKind::Cube(BackendTensor::Float(partial)),
+        autodiff: dispatch.autodiff,
+    });
+    partial.sum_dim(1).reshape([b, h, n])
 }
