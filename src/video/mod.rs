@@ -14,6 +14,7 @@ mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ffmpeg;
 mod folder;
+pub mod frame_rate;
 mod image_io;
 pub mod preprocess;
 pub mod sampling;

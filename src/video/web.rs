@@ -4,9 +4,11 @@
 //!
 //! Browsers do not report a video's frame rate. Opening a clip measures it: the muted video
 //! plays for about a second while `requestVideoFrameCallback` reports the media time of every
-//! frame presented; the shortest step between two is one frame (snapped to the usual rates
-//! within 3 %). Where the browser lacks that callback, or playback shows too few frames, the
-//! clip is read at [`WebVideo::DEFAULT_FPS`]; [`WebVideo::with_fps`] overrides either. Frame `i`
+//! frame presented; the shortest step between two, confirmed by seeking between them (a busy
+//! machine drops frames in playback, see [`super::frame_rate`]), is one frame (snapped to the
+//! usual rates within 3 %). Where the browser lacks that callback, or playback shows too few
+//! frames, the clip is read at [`WebVideo::DEFAULT_FPS`]; [`WebVideo::with_fps`] overrides
+//! either. Frame `i`
 //! is the picture shown at time `(i + ½)/fps`, the middle of its interval, so rounding never
 //! lands on the neighbour.
 
@@ -18,9 +20,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, Url,
+    Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, Response,
+    Url,
 };
 
+use super::frame_rate;
 use super::image_io::check_size;
 use super::{ClipError, ClipInfo, Frame};
 
@@ -35,7 +39,7 @@ pub struct WebVideo {
     info: ClipInfo,
     video: HtmlVideoElement,
     context: CanvasRenderingContext2d,
-    /// The object URL made for picked bytes, revoked on drop.
+    /// The object URL the `<video>` reads, revoked on drop.
     object_url: Option<String>,
     /// Set while a seek is under way: one `<video>` shows one time.
     busy: Cell<bool>,
@@ -50,14 +54,17 @@ impl std::fmt::Debug for WebVideo {
 }
 
 fn browser(what: &str, e: JsValue) -> ClipError {
-    let detail = e
-        .as_string()
+    ClipError::Browser(format!("{what}: {}", message(&e)))
+}
+
+/// What a JavaScript error says.
+fn message(e: &JsValue) -> String {
+    e.as_string()
         .or_else(|| {
             e.dyn_ref::<js_sys::Error>()
                 .map(|e| String::from(e.message()))
         })
-        .unwrap_or_else(|| format!("{e:?}"));
-    ClipError::Browser(format!("{what}: {detail}"))
+        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 impl WebVideo {
@@ -76,8 +83,47 @@ impl WebVideo {
         }
         let blob = Blob::new_with_u8_array_sequence_and_options(&parts, &options)
             .map_err(|e| browser(name, e))?;
-        let url = Url::create_object_url_with_blob(&blob).map_err(|e| browser(name, e))?;
-        let mut video = Self::load(name, &url, false).await;
+        Self::from_blob(name, &blob).await
+    }
+
+    /// Opens a clip from a URL (same origin, or served with CORS headers). The whole file is
+    /// downloaded first and read from memory: a `<video>` streaming from a server that does not
+    /// answer range requests (Python's `http.server`, for one) cannot seek, and would show the
+    /// first frame for every time asked.
+    pub async fn from_url(url: &str) -> Result<Self, ClipError> {
+        let window = web_sys::window().ok_or_else(|| ClipError::Browser("no window".into()))?;
+        let response: Response = JsFuture::from(window.fetch_with_str(url))
+            .await
+            .map_err(|e| {
+                ClipError::Browser(format!(
+                    "{url}: {} (a clip on another site must be served with CORS headers)",
+                    message(&e)
+                ))
+            })?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser(format!("{url}: not an HTTP response")))?;
+        if !response.ok() {
+            return Err(ClipError::Browser(format!(
+                "{url}: HTTP {} {}",
+                response.status(),
+                response.status_text()
+            )));
+        }
+        let blob: Blob = JsFuture::from(response.blob().map_err(|e| browser(url, e))?)
+            .await
+            .map_err(|e| browser(url, e))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser(format!("{url}: the body is not a file")))?;
+        if blob.size() == 0.0 {
+            return Err(ClipError::NoFrames(format!("{url} (the file is empty)")));
+        }
+        Self::from_blob(url, &blob).await
+    }
+
+    /// Opens a clip held in memory by the browser, through an object URL revoked on drop.
+    async fn from_blob(name: &str, blob: &Blob) -> Result<Self, ClipError> {
+        let url = Url::create_object_url_with_blob(blob).map_err(|e| browser(name, e))?;
+        let mut video = Self::load(name, &url).await;
         match &mut video {
             Ok(v) => v.object_url = Some(url),
             Err(_) => {
@@ -87,12 +133,7 @@ impl WebVideo {
         video
     }
 
-    /// Opens a clip from a URL (same origin, or served with CORS headers).
-    pub async fn from_url(url: &str) -> Result<Self, ClipError> {
-        Self::load(url, url, true).await
-    }
-
-    async fn load(name: &str, src: &str, cross_origin: bool) -> Result<Self, ClipError> {
+    async fn load(name: &str, src: &str) -> Result<Self, ClipError> {
         let document = web_sys::window()
             .and_then(|w| w.document())
             .ok_or_else(|| ClipError::Browser("no document".into()))?;
@@ -103,9 +144,6 @@ impl WebVideo {
             .map_err(|_| ClipError::Browser("could not make a <video> element".into()))?;
         video.set_muted(true);
         video.set_preload("auto");
-        if cross_origin {
-            video.set_cross_origin(Some("anonymous"));
-        }
         let loaded = wait_for(&video, Event::Loaded);
         video.set_src(src);
         loaded.await.map_err(|e| load_error(name, &video, e))?;
@@ -135,7 +173,7 @@ impl WebVideo {
             .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
             .dyn_into()
             .map_err(|_| ClipError::Browser("no 2d canvas context".into()))?;
-        let fps = measure_fps(&video).await.unwrap_or(Self::DEFAULT_FPS);
+        let fps = measure_fps(name, &video).await.unwrap_or(Self::DEFAULT_FPS);
         let frames = ((duration * fps).floor() as usize).max(1);
         let info = ClipInfo::constant_rate(name.to_string(), frames, fps, width, height);
         Ok(Self {
@@ -224,21 +262,6 @@ impl Drop for WebVideo {
     }
 }
 
-/// Common frame rates a measured rate is snapped to.
-const COMMON_RATES: [f64; 15] = [
-    6.0, 8.0, 10.0, 12.0, 12.5, 15.0, 23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0,
-];
-
-/// `fps` snapped to the nearest common rate within 3 %.
-fn snap(fps: f64) -> f64 {
-    COMMON_RATES
-        .iter()
-        .copied()
-        .min_by(|a, b| (a - fps).abs().total_cmp(&(b - fps).abs()))
-        .filter(|r| (r - fps).abs() <= 0.03 * r)
-        .unwrap_or(fps)
-}
-
 /// Resolves after `ms` milliseconds (0: on the page's next turn).
 pub(crate) async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
@@ -252,7 +275,7 @@ pub(crate) async fn sleep(ms: i32) {
 /// Measures the frame rate by playing the muted video for about a second and recording the
 /// media time of every presented frame (`requestVideoFrameCallback`, called through `Reflect`
 /// since web-sys marks it unstable). `None` when the browser cannot tell.
-async fn measure_fps(video: &HtmlVideoElement) -> Option<f64> {
+async fn measure_fps(name: &str, video: &HtmlVideoElement) -> Option<f64> {
     let request: Function = Reflect::get(video, &"requestVideoFrameCallback".into())
         .ok()?
         .dyn_into()
@@ -302,13 +325,53 @@ async fn measure_fps(video: &HtmlVideoElement) -> Option<f64> {
     // A callback may still be pending (the next seek presents a frame): it must stay alive and
     // do nothing. The closure holds its own slot, a cycle of one small closure per clip opened.
     done.set(true);
-    let times = times.borrow();
-    let step = times
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|d| *d > 1e-4)
-        .fold(f64::INFINITY, f64::min);
-    (times.len() >= 3 && step.is_finite()).then(|| snap(1.0 / step))
+    let (a, b) = frame_rate::shortest_step(&times.borrow())?;
+    let looks = RefCell::new(Vec::new());
+    let step = frame_rate::confirm_step(a, b, async |t| {
+        let shown = shown_at(video, &request, t).await;
+        looks.borrow_mut().push(match shown {
+            Some(s) => format!("{t:.4}→{s:.4}"),
+            None => format!("{t:.4}→?"),
+        });
+        shown
+    })
+    .await;
+    let fps = (step > 0.0).then(|| frame_rate::snap(1.0 / step))?;
+    web_sys::console::info_1(
+        &format!(
+            "amflow: {name}: {fps:.2} fps (frames played {a:.4} and {b:.4} s; seeking to → frame \
+             shown: {}; one frame {step:.4} s)",
+            looks.borrow().join(", ")
+        )
+        .into(),
+    );
+    Some(fps)
+}
+
+/// How long one look at a chosen time may take before the frame-rate search gives up on it.
+const PROBE_TIMEOUT_MS: i32 = 2_000;
+
+/// Seeks the paused video to media time `t` and resolves to the media time of the frame it
+/// presents; `None` when none is reported within [`PROBE_TIMEOUT_MS`] (the frame already shown,
+/// or a slow seek).
+async fn shown_at(video: &HtmlVideoElement, request: &Function, t: f64) -> Option<f64> {
+    let presented = Promise::new(&mut |resolve: Function, _reject: Function| {
+        let callback = Closure::once_into_js(move |_now: f64, metadata: JsValue| {
+            let _ = resolve.call1(&JsValue::NULL, &metadata);
+        });
+        let _ = request.call1(video, &callback);
+    });
+    let timeout = Promise::new(&mut |resolve: Function, _reject: Function| {
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, PROBE_TIMEOUT_MS);
+        }
+    });
+    video.set_current_time(t);
+    let first = JsFuture::from(Promise::race(&Array::of2(&presented, &timeout)))
+        .await
+        .ok()?;
+    Reflect::get(&first, &"mediaTime".into()).ok()?.as_f64()
 }
 
 /// The frame size drawn for a `w × h` video: short side at most [`MAX_SHORT_SIDE`].

@@ -1,0 +1,167 @@
+//! A clip's frame rate from the media times of frames the browser presented.
+//!
+//! Browsers do not report a video's frame rate; they report the media time of each frame they
+//! present while it plays. The shortest step between two presented frames is one frame only if
+//! no frame was dropped between them, and a busy machine drops frames: on a 10 fps clip it may
+//! present every third one, which reads as 3.33 fps. So the step is then confirmed by showing
+//! the clip at chosen times (seeking, which never drops): the frame shown just before the later
+//! frame `b` is the last frame before `b`; when that is the earlier frame `a`, nothing lies
+//! between them, otherwise it is a frame between them and becomes the new `b`.
+
+use std::future::Future;
+
+/// Common frame rates a measured rate is snapped to.
+const COMMON_RATES: [f64; 15] = [
+    6.0, 8.0, 10.0, 12.0, 12.5, 15.0, 23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0,
+];
+
+/// Media times closer than this (seconds) are the same frame.
+const SAME_FRAME: f64 = 1e-4;
+
+/// At most this many frames are looked up while confirming a step.
+pub const MAX_PROBES: usize = 12;
+
+/// `fps` snapped to the nearest common rate within 3 %.
+pub fn snap(fps: f64) -> f64 {
+    COMMON_RATES
+        .iter()
+        .copied()
+        .min_by(|a, b| (a - fps).abs().total_cmp(&(b - fps).abs()))
+        .filter(|r| (r - fps).abs() <= 0.03 * r)
+        .unwrap_or(fps)
+}
+
+/// The earliest pair of consecutive presented frames `(a, b)` with the shortest step between
+/// them, from media times in the order presented. `None` with fewer than three times or no
+/// two distinct ones.
+pub fn shortest_step(times: &[f64]) -> Option<(f64, f64)> {
+    if times.len() < 3 {
+        return None;
+    }
+    times
+        .windows(2)
+        .filter(|w| w[1] - w[0] > SAME_FRAME)
+        .map(|w| (w[0], w[1]))
+        .fold(None, |best: Option<(f64, f64)>, (a, b)| match best {
+            Some((x, y)) if y - x <= b - a => Some((x, y)),
+            _ => Some((a, b)),
+        })
+}
+
+/// The step from frame `a` to the next frame, starting from a later frame `b`:
+/// `shown_at(t)` shows the clip at media time `t` and resolves to the media time of the frame
+/// shown (`None` when the browser does not tell, which ends the search with the step found so
+/// far). Each round looks halfway between `a` and `b`: a frame there is a nearer `b`; when there
+/// is none, a look just before `b` either finds `a` (nothing between: done) or a frame in the
+/// second half, the nearer `b`. At most [`MAX_PROBES`] looks.
+pub async fn confirm_step<F, Fut>(a: f64, mut b: f64, mut shown_at: F) -> f64
+where
+    F: FnMut(f64) -> Fut,
+    Fut: Future<Output = Option<f64>>,
+{
+    let mut probes = 0;
+    // The frame shown at `t`, when it lies strictly between `a` and `b`; `Err` ends the search.
+    let mut look = async |t: f64, b: f64| -> Result<Option<f64>, ()> {
+        if probes == MAX_PROBES {
+            return Err(());
+        }
+        probes += 1;
+        let shown = shown_at(t).await.ok_or(())?;
+        Ok((shown > a + SAME_FRAME && shown < b - SAME_FRAME).then_some(shown))
+    };
+    loop {
+        if let Ok(Some(shown)) = look((a + b) / 2.0, b).await {
+            b = shown;
+            continue;
+        }
+        // Just before `b`: a quarter of the step, at most a millisecond.
+        match look(b - ((b - a) / 4.0).min(1e-3), b).await {
+            Ok(Some(shown)) => b = shown,
+            Ok(None) | Err(()) => return b - a,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::future::{Ready, ready};
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Runs a future whose awaits are all ready.
+    fn run<T>(future: impl Future<Output = T>) -> T {
+        let mut future = pin!(future);
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(value) => value,
+            Poll::Pending => panic!("a probe was not ready"),
+        }
+    }
+
+    /// A clip of `fps` frames per second: the media time of the frame shown at `t`.
+    fn clip(fps: f64, probes: &Cell<usize>) -> impl FnMut(f64) -> Ready<Option<f64>> + '_ {
+        move |t| {
+            probes.set(probes.get() + 1);
+            ready(Some((t * fps + 1e-9).floor() / fps))
+        }
+    }
+
+    #[test]
+    fn snaps_to_common_rates_only_when_close() {
+        assert_eq!(snap(1.0 / 0.0334), 29.97);
+        assert_eq!(snap(9.8), 10.0);
+        assert_eq!(snap(7.0), 7.0);
+    }
+
+    #[test]
+    fn shortest_step_is_the_earliest_shortest_pair() {
+        let times = [0.0, 0.3, 0.4, 0.7, 0.8, 0.8];
+        let (a, b) = shortest_step(&times).expect("a step");
+        assert!((a - 0.3).abs() < 1e-12 && (b - 0.4).abs() < 1e-12);
+        assert_eq!(shortest_step(&[0.0, 0.1]), None);
+        assert_eq!(shortest_step(&[0.5, 0.5, 0.5]), None);
+    }
+
+    #[test]
+    fn a_step_with_dropped_frames_is_narrowed_to_one_frame() {
+        // 10 fps played on a busy machine: every third frame presented.
+        let probes = Cell::new(0);
+        let step = run(confirm_step(0.3, 0.6, clip(10.0, &probes)));
+        assert!((step - 0.1).abs() < 1e-9, "{step}");
+        assert_eq!(probes.get(), 3);
+        assert_eq!(snap(1.0 / step), 10.0);
+        // 30 fps with nine frames of ten dropped.
+        let step = run(confirm_step(0.0, 1.0 / 3.0, clip(30.0, &probes)));
+        assert!((step - 1.0 / 30.0).abs() < 1e-9, "{step}");
+    }
+
+    #[test]
+    fn a_step_without_dropped_frames_is_confirmed_by_two_probes() {
+        let probes = Cell::new(0);
+        let step = run(confirm_step(1.0 / 30.0, 2.0 / 30.0, clip(30.0, &probes)));
+        assert!((step - 1.0 / 30.0).abs() < 1e-9);
+        assert_eq!(probes.get(), 2);
+    }
+
+    #[test]
+    fn a_browser_that_does_not_tell_keeps_the_played_step() {
+        let step = run(confirm_step(0.0, 0.5, |_| ready(None)));
+        assert_eq!(step, 0.5);
+        // An answer outside the interval does not narrow it either.
+        let step = run(confirm_step(0.0, 0.5, |_| ready(Some(0.7))));
+        assert_eq!(step, 0.5);
+    }
+
+    #[test]
+    fn probes_are_bounded() {
+        // 1000 fps between frames 0 and 100 s: the search stops after MAX_PROBES looks.
+        let probes = Cell::new(0);
+        let step = run(confirm_step(0.0, 100.0, clip(1000.0, &probes)));
+        assert_eq!(probes.get(), MAX_PROBES);
+        assert!(step > 0.001 && step < 100.0);
+    }
+}
