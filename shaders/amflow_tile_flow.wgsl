@@ -40,7 +40,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let count = select(0u, min(rb, n - i0), live);
 
     // 1. d into workgroup memory; each invocation's max over its share of every row.
-    var m: array<f32, RB_MAX>;
     for (var r = 0u; r < count; r = r + 1u) {
         let base = (g * n + i0 + r) * n;
         var mr = -3.402823e38;
@@ -49,10 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             rows_e[r * n + j] = d;
             mr = max(mr, d);
         }
-        m[r] = mr;
-    }
-    for (var r = 0u; r < count; r = r + 1u) {
-        scratch[r * WG + lid] = m[r];
+        scratch[r * WG + lid] = mr;
     }
     workgroupBarrier();
     // Row maxima: invocation r reduces row r's 64 partial maxima.
@@ -74,11 +70,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             rows_e[r * n + j] = e;
             sr = sr + e;
         }
-        m[r] = sr;
-    }
-    workgroupBarrier();
-    for (var r = 0u; r < count; r = r + 1u) {
-        scratch[r * WG + lid] = m[r];
+        scratch[r * WG + lid] = sr;
     }
     workgroupBarrier();
     if (lid < count) {
