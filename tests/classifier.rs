@@ -222,4 +222,30 @@ fn am_flow_beats_the_model_without_it_on_unseen_clips() {
         with_am > without + MARGIN,
         "AM flow {with_am} vs without {without}"
     );
+
+    // Without --checkpoint, predict uses the embedded demo classifier: synth's nine classes.
+    let out = ok(&amflow(&[
+        "predict",
+        s(&data.join("test/left/0000")),
+        "--json",
+    ]));
+    let rows: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
+    let rows = rows.as_array().expect("a list");
+    assert_eq!(rows.len(), 5, "{out}");
+    let classes = [
+        "left",
+        "right",
+        "up",
+        "down",
+        "rotate_cw",
+        "rotate_ccw",
+        "grow",
+        "shrink",
+        "still",
+    ];
+    let names: Vec<_> = rows.iter().filter_map(|r| r["class"].as_str()).collect();
+    assert!(
+        names.len() == 5 && names.iter().all(|c| classes.contains(c)),
+        "{out}"
+    );
 }

@@ -86,9 +86,10 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// Test data: a folder per class, a root with `test/`, or a `path label` list file.
     pub data: PathBuf,
-    /// The checkpoint `amflow train` wrote.
+    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
+    /// in blocks 1 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub checkpoint: Option<PathBuf>,
     /// Three spatial crops per clip, probabilities averaged.
     #[arg(long)]
     pub three_crop: bool,
@@ -105,9 +106,10 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// A clip: video, frame folder, animated GIF/WebP.
     pub clip: PathBuf,
-    /// The checkpoint `amflow train` wrote.
+    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
+    /// in blocks 1 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub checkpoint: Option<PathBuf>,
     /// Classes to show.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
@@ -281,25 +283,31 @@ fn print_accuracy(a: &Accuracy, what: &str) {
     );
 }
 
-/// The checkpoint and its backbone (`--backbone` or the embedded one).
+/// The checkpoint (`--checkpoint`, or the embedded demo classifier) and its backbone
+/// (`--backbone` or the embedded one).
 fn load_classifier(
-    checkpoint: &Path,
+    checkpoint: Option<&Path>,
     backbone: Option<&PathBuf>,
     device: &burn::tensor::Device,
 ) -> Result<AmClassifier, ClassifierCliError> {
+    let (bytes, label) = match checkpoint {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            (bytes, path.display().to_string())
+        }
+        None => (
+            crate::embedded::DEMO_CHECKPOINT.to_vec(),
+            "the demo checkpoint".to_string(),
+        ),
+    };
     // Read the configuration first: a bad checkpoint is reported before loading any backbone.
-    let bytes = std::fs::read(checkpoint).map_err(|source| CheckpointError::Io {
-        path: checkpoint.display().to_string(),
-        source,
-    })?;
-    read_config(&bytes, &checkpoint.display().to_string())?;
+    read_config(&bytes, &label)?;
     let (name, model) = load_backbone(backbone, device)?;
     Ok(AmClassifier::from_checkpoint_bytes(
-        bytes,
-        &checkpoint.display().to_string(),
-        model,
-        &name,
-        device,
+        bytes, &label, model, &name, device,
     )?)
 }
 
@@ -310,7 +318,7 @@ pub fn run_eval(
     backend: BackendKind,
 ) -> Result<(), ClassifierCliError> {
     let device = backend.device();
-    let model = load_classifier(&args.checkpoint, backbone, &device)?;
+    let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config();
     let data = ClipDataset::open(&args.data, Split::Test)?.relabel(&c.classes, &args.data)?;
     let batcher = ClipBatcher::test(c.frames, c.size, args.three_crop);
@@ -338,7 +346,7 @@ pub fn run_predict(
     backend: BackendKind,
 ) -> Result<(), ClassifierCliError> {
     let device = backend.device();
-    let model = load_classifier(&args.checkpoint, backbone, &device)?;
+    let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config().clone();
     // The test-time sampling and preprocessing `eval` uses: middle frames, centre crop.
     let crops = ClipBatcher::test(c.frames, c.size, false).load(&args.clip)?;
