@@ -2,18 +2,16 @@
 //! by an off-screen `<video>` element. Frames are read by seeking the element to each sampled
 //! time and drawing it into a canvas, never by playing the clip through.
 //!
-//! Browsers do not report a video's frame rate. Opening a clip measures it: the muted video
-//! plays for about a second while `requestVideoFrameCallback` reports the media time of every
-//! frame presented; the shortest step between two, confirmed by seeking between them (a busy
-//! machine drops frames in playback, see [`super::frame_rate`]), is one frame (snapped to the
-//! usual rates within 3 %). Where the browser lacks that callback, or playback shows too few
-//! frames, the clip is read at [`WebVideo::DEFAULT_FPS`]; [`WebVideo::with_fps`] overrides
-//! either. Frame `i`
+//! Browsers do not report a video's frame rate. Opening a clip measures it by seeking the
+//! paused video and reading the media time of the frame each seek shows
+//! (`requestVideoFrameCallback`): a search narrows two frames down to neighbours (see
+//! [`super::frame_rate`]), and one frame's step gives the rate (snapped to the usual rates within
+//! 3 %). Where the browser lacks that callback, the clip is read at [`WebVideo::DEFAULT_FPS`];
+//! [`WebVideo::with_fps`] overrides either. Frame `i`
 //! is the picture shown at time `(i + ½)/fps`, the middle of its interval, so rounding never
 //! lands on the neighbour.
 
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
@@ -272,75 +270,36 @@ pub(crate) async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Measures the frame rate by playing the muted video for about a second and recording the
-/// media time of every presented frame (`requestVideoFrameCallback`, called through `Reflect`
-/// since web-sys marks it unstable). `None` when the browser cannot tell.
+/// Measures the frame rate by seeking: `requestVideoFrameCallback` (called through `Reflect`
+/// since web-sys marks it unstable) reports the media time of the frame each seek shows. A frame
+/// mid-way into the first two seconds and the first frame begin the search for the step between
+/// two frames ([`frame_rate::confirm_step`]); playing the clip instead would drop frames while
+/// the page is busy (loading a model), and seeking never does. `None` when the browser cannot
+/// tell.
 async fn measure_fps(name: &str, video: &HtmlVideoElement) -> Option<f64> {
     let request: Function = Reflect::get(video, &"requestVideoFrameCallback".into())
         .ok()?
         .dyn_into()
         .ok()?;
-    let times = Rc::new(RefCell::new(Vec::<f64>::new()));
-    let done = Rc::new(Cell::new(false));
-    type Callback = Closure<dyn FnMut(f64, JsValue)>;
-    let slot: Rc<RefCell<Option<Callback>>> = Rc::new(RefCell::new(None));
-    let callback: Callback = {
-        let (times, done, slot, request, video) = (
-            times.clone(),
-            done.clone(),
-            slot.clone(),
-            request.clone(),
-            video.clone(),
-        );
-        Closure::new(move |_now: f64, metadata: JsValue| {
-            if done.get() {
-                return;
-            }
-            if let Some(t) = Reflect::get(&metadata, &"mediaTime".into())
-                .ok()
-                .and_then(|t| t.as_f64())
-            {
-                times.borrow_mut().push(t);
-            }
-            if times.borrow().len() < 12
-                && let Ok(again) = slot.try_borrow()
-                && let Some(again) = again.as_ref()
-            {
-                let _ = request.call1(&video, again.as_ref().unchecked_ref());
-            }
-        })
-    };
-    request
-        .call1(video, callback.as_ref().unchecked_ref())
-        .ok()?;
-    *slot.borrow_mut() = Some(callback);
-    let played = match video.play() {
-        Ok(promise) => JsFuture::from(promise).await.is_ok(),
-        Err(_) => false,
-    };
-    if played {
-        sleep(1200).await;
-    }
-    video.pause().ok();
-    // A callback may still be pending (the next seek presents a frame): it must stay alive and
-    // do nothing. The closure holds its own slot, a cycle of one small closure per clip opened.
-    done.set(true);
-    let (a, b) = frame_rate::shortest_step(&times.borrow())?;
     let looks = RefCell::new(Vec::new());
-    let step = frame_rate::confirm_step(a, b, async |t| {
+    let mut look = async |t: f64| {
         let shown = shown_at(video, &request, t).await;
         looks.borrow_mut().push(match shown {
             Some(s) => format!("{t:.4}→{s:.4}"),
             None => format!("{t:.4}→?"),
         });
         shown
-    })
-    .await;
+    };
+    let later = look(video.duration().min(2.0) / 2.0).await?;
+    let first = look(0.0).await?;
+    if later <= first {
+        return None;
+    }
+    let step = frame_rate::confirm_step(first, later, &mut look).await;
     let fps = (step > 0.0).then(|| frame_rate::snap(1.0 / step))?;
     web_sys::console::info_1(
         &format!(
-            "amflow: {name}: {fps:.2} fps (frames played {a:.4} and {b:.4} s; seeking to → frame \
-             shown: {}; one frame {step:.4} s)",
+            "amflow: {name}: {fps:.2} fps (seeking to → frame shown: {}; one frame {step:.4} s)",
             looks.borrow().join(", ")
         )
         .into(),
@@ -349,11 +308,11 @@ async fn measure_fps(name: &str, video: &HtmlVideoElement) -> Option<f64> {
 }
 
 /// How long one look at a chosen time may take before the frame-rate search gives up on it.
-const PROBE_TIMEOUT_MS: i32 = 2_000;
+const PROBE_TIMEOUT_MS: i32 = 5_000;
 
 /// Seeks the paused video to media time `t` and resolves to the media time of the frame it
-/// presents; `None` when none is reported within [`PROBE_TIMEOUT_MS`] (the frame already shown,
-/// or a slow seek).
+/// presents (Chromium reports one after every seek, the same frame again included); `None` when
+/// none is reported within [`PROBE_TIMEOUT_MS`].
 async fn shown_at(video: &HtmlVideoElement, request: &Function, t: f64) -> Option<f64> {
     let presented = Promise::new(&mut |resolve: Function, _reject: Function| {
         let callback = Closure::once_into_js(move |_now: f64, metadata: JsValue| {
