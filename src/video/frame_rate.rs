@@ -5,7 +5,9 @@
 //! presented frames fails on a busy page, which drops frames: a 10 fps clip presented every
 //! third frame reads as 3.33 fps. Seeking never drops: the frame shown at time `t` is the last
 //! frame that starts at or before `t`, so looking at chosen times narrows two frames `a < b`
-//! down to neighbours ([`confirm_step`]).
+//! down to neighbours ([`confirm_step`]). [`measure`] does that from a few anchors, so that a
+//! frame or two an encoder left out is not taken for the step, then times many steps at once,
+//! so that timestamps rounded to the millisecond still tell 29.97 fps from 30.
 
 use std::future::Future;
 
@@ -28,6 +30,52 @@ pub fn snap(fps: f64) -> f64 {
         .min_by(|a, b| (a - fps).abs().total_cmp(&(b - fps).abs()))
         .filter(|r| (r - fps).abs() <= 0.03 * r)
         .unwrap_or(fps)
+}
+
+/// The frame rate of a clip `duration` seconds long. The frames shown at 0, ¼ and ½ of its
+/// first two seconds (at most) are anchors; the shortest step from one of them to its next
+/// frame ([`confirm_step`]) is one frame, to a millisecond or so. It is then sharpened by
+/// looking at the middle of the frame `k` steps on, for `k` growing eightfold while it fits the
+/// clip (8, 64, …): that frame starts `k` steps after the anchor, which gives the step `k`
+/// times more precisely. The rate is snapped ([`snap`]). `None` when the anchors are all one
+/// frame, or the browser does not tell.
+pub async fn measure<F, Fut>(duration: f64, mut shown_at: F) -> Option<f64>
+where
+    F: FnMut(f64) -> Fut,
+    Fut: Future<Output = Option<f64>>,
+{
+    let end = duration.min(2.0);
+    let mut anchors = Vec::with_capacity(3);
+    for t in [end / 2.0, end / 4.0, 0.0] {
+        anchors.push(shown_at(t).await?);
+    }
+    anchors.sort_by(f64::total_cmp);
+    anchors.dedup_by(|a, b| (*a - *b).abs() <= SAME_FRAME);
+    // (step, the anchor it starts from)
+    let mut best: Option<(f64, f64)> = None;
+    for pair in anchors.windows(2) {
+        let step = confirm_step(pair[0], pair[1], &mut shown_at).await;
+        if step > 0.0 && best.is_none_or(|(s, _)| step < s) {
+            best = Some((step, pair[0]));
+        }
+    }
+    let (mut step, start) = best?;
+    let mut k = 1.0_f64;
+    loop {
+        let next = (k * 8.0).min(((duration - start) / step - 1.0).floor());
+        if next <= k {
+            break;
+        }
+        let Some(shown) = shown_at(start + (next + 0.5) * step).await else {
+            break;
+        };
+        if shown <= start {
+            break;
+        }
+        step = (shown - start) / next;
+        k = next;
+    }
+    Some(snap(1.0 / step))
 }
 
 /// The step from frame `a` to the next frame, starting from a later frame `b`:
@@ -127,6 +175,45 @@ mod tests {
         // An answer outside the interval does not narrow it either.
         let step = run(confirm_step(0.0, 0.5, |_| ready(Some(0.7))));
         assert_eq!(step, 0.5);
+    }
+
+    /// A clip whose frames start at `times` (sorted): the frame shown at `t`.
+    fn frames(times: Vec<f64>) -> impl FnMut(f64) -> Ready<Option<f64>> {
+        move |t| {
+            let shown = times.iter().copied().take_while(|&s| s <= t + 1e-9).last();
+            ready(Some(shown.unwrap_or(times[0])))
+        }
+    }
+
+    /// Frame `k` at `k / fps`, rounded to the millisecond (as WebM stores it).
+    fn webm(fps: f64, count: usize) -> Vec<f64> {
+        (0..count)
+            .map(|k| (k as f64 / fps * 1000.0).round() / 1000.0)
+            .collect()
+    }
+
+    #[test]
+    fn measures_common_rates_with_rounded_timestamps() {
+        for fps in COMMON_RATES {
+            let rate = run(measure(15.0, frames(webm(fps, (15.0 * fps) as usize))));
+            assert_eq!(rate, Some(fps), "{fps} fps");
+        }
+        // A clip of three frames at 10 fps.
+        assert_eq!(run(measure(0.3, frames(webm(10.0, 3)))), Some(10.0));
+    }
+
+    #[test]
+    fn frames_left_out_by_the_encoder_are_not_taken_for_the_step() {
+        // 29.97 fps where the encoder dropped frames 1 and 2 (a real VP9 encode of box.mp4).
+        let mut times = webm(30000.0 / 1001.0, 450);
+        times.drain(1..3);
+        assert_eq!(run(measure(15.0, frames(times))), Some(29.97));
+    }
+
+    #[test]
+    fn one_frame_or_a_silent_browser_gives_no_rate() {
+        assert_eq!(run(measure(1.0, frames(vec![0.0]))), None);
+        assert_eq!(run(measure(1.0, |_| ready(None))), None);
     }
 
     #[test]

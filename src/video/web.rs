@@ -270,12 +270,10 @@ pub(crate) async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Measures the frame rate by seeking: `requestVideoFrameCallback` (called through `Reflect`
-/// since web-sys marks it unstable) reports the media time of the frame each seek shows. A frame
-/// mid-way into the first two seconds and the first frame begin the search for the step between
-/// two frames ([`frame_rate::confirm_step`]); playing the clip instead would drop frames while
-/// the page is busy (loading a model), and seeking never does. `None` when the browser cannot
-/// tell.
+/// Measures the frame rate by seeking ([`frame_rate::measure`]): `requestVideoFrameCallback`
+/// (called through `Reflect` since web-sys marks it unstable) reports the media time of the
+/// frame each seek shows. Playing the clip instead would drop frames while the page is busy
+/// (loading a model); seeking never does. `None` when the browser cannot tell.
 async fn measure_fps(name: &str, video: &HtmlVideoElement) -> Option<f64> {
     let request: Function = Reflect::get(video, &"requestVideoFrameCallback".into())
         .ok()?
@@ -290,16 +288,10 @@ async fn measure_fps(name: &str, video: &HtmlVideoElement) -> Option<f64> {
         });
         shown
     };
-    let later = look(video.duration().min(2.0) / 2.0).await?;
-    let first = look(0.0).await?;
-    if later <= first {
-        return None;
-    }
-    let step = frame_rate::confirm_step(first, later, &mut look).await;
-    let fps = (step > 0.0).then(|| frame_rate::snap(1.0 / step))?;
+    let fps = frame_rate::measure(video.duration(), &mut look).await?;
     web_sys::console::info_1(
         &format!(
-            "amflow: {name}: {fps:.2} fps (seeking to → frame shown: {}; one frame {step:.4} s)",
+            "amflow: {name}: {fps:.3} fps (seeking to → frame shown: {})",
             looks.borrow().join(", ")
         )
         .into(),
@@ -376,8 +368,15 @@ fn load_error(name: &str, video: &HtmlVideoElement, e: JsValue) -> ClipError {
         let reason = match error.code() {
             1 => "loading was aborted",
             2 => "a network error stopped loading",
-            3 => "the browser could not decode it (damaged or truncated file?)",
-            4 => "the browser does not play this format (or the URL is unreachable)",
+            3 => {
+                "the browser's decoder rejected it (a damaged or truncated file, or an encoding \
+                 this browser does not decode; converting it may help: ffmpeg -i CLIP -c:v \
+                 libvpx-vp9 clip.webm)"
+            }
+            4 => {
+                "the browser does not play this format (converting it may help: ffmpeg -i CLIP \
+                 -c:v libvpx-vp9 clip.webm)"
+            }
             _ => "the browser refused it",
         };
         return ClipError::Browser(format!("{name}: {reason}"));
