@@ -232,20 +232,9 @@ fn am_flow_beats_the_model_without_it_on_unseen_clips() {
     let rows: serde_json::Value = serde_json::from_str(out.trim()).expect("JSON");
     let rows = rows.as_array().expect("a list");
     assert_eq!(rows.len(), 5, "{out}");
-    let classes = [
-        "left",
-        "right",
-        "up",
-        "down",
-        "rotate_cw",
-        "rotate_ccw",
-        "grow",
-        "shrink",
-        "still",
-    ];
     let names: Vec<_> = rows.iter().filter_map(|r| r["class"].as_str()).collect();
     assert!(
-        names.len() == 5 && names.iter().all(|c| classes.contains(c)),
+        names.len() == 5 && names.iter().all(|c| amflow::synth::CLASSES.contains(c)),
         "{out}"
     );
 }

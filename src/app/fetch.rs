@@ -10,20 +10,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, Response};
 
+use crate::video::web::js_message;
+
 /// The cache's name.
 const CACHE: &str = "amflow-models";
 
 /// Bytes done and bytes expected (when the server says), shared with the UI.
 pub type Progress = Rc<Cell<(u64, Option<u64>)>>;
-
-fn js(e: wasm_bindgen::JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
-}
 
 async fn open_cache() -> Option<Cache> {
     let caches = web_sys::window()?.caches().ok()?;
@@ -51,7 +44,7 @@ pub async fn fetch_bytes(
     }
     let response: Response = JsFuture::from(window.fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {}", js(e)))?
+        .map_err(|e| format!("{url}: {}", js_message(e)))?
         .dyn_into()
         .map_err(|_| format!("{url}: not a response"))?;
     if !response.ok() {
@@ -62,7 +55,9 @@ pub async fn fetch_bytes(
         ));
     }
     let bytes = read(
-        response.clone().map_err(|e| format!("{url}: {}", js(e)))?,
+        response
+            .clone()
+            .map_err(|e| format!("{url}: {}", js_message(e)))?,
         progress,
         ctx,
     )
@@ -94,14 +89,14 @@ async fn read(
         .map_err(|_| "the body cannot be read")?;
     let mut bytes = Vec::with_capacity(total.unwrap_or(0) as usize);
     loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(js)?;
+        let chunk = JsFuture::from(reader.read()).await.map_err(js_message)?;
         let done = js_sys::Reflect::get(&chunk, &"done".into())
             .map(|d| d.is_truthy())
             .unwrap_or(true);
         if done {
             break;
         }
-        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(js)?;
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(js_message)?;
         let array: Uint8Array = value.dyn_into().map_err(|_| "a chunk that is not bytes")?;
         let start = bytes.len();
         bytes.resize(start + array.length() as usize, 0);

@@ -53,50 +53,42 @@ impl FlowKernel for Fused {
     }
 }
 
-struct TileFlow;
-struct RowStats;
-struct ColumnSums;
+/// One of amflow's WGSL kernels, named in its kernel id so that burn's cache tells them apart.
+#[derive(Clone, Copy)]
+struct Wgsl {
+    name: &'static str,
+    source: &'static str,
+}
+
+const TILE_FLOW: Wgsl = Wgsl {
+    name: "amflow_tile_flow",
+    source: include_str!("../../shaders/amflow_tile_flow.wgsl"),
+};
+const ROW_STATS: Wgsl = Wgsl {
+    name: "amflow_row_stats",
+    source: include_str!("../../shaders/amflow_row_stats.wgsl"),
+};
+const COLUMN_SUMS: Wgsl = Wgsl {
+    name: "amflow_colsum",
+    source: include_str!("../../shaders/amflow_colsum.wgsl"),
+};
+
+impl KernelSource for Wgsl {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(self.source)
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().info(self.name)
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
 
 /// The most tokens `amflow_tile_flow.wgsl` holds (its `CAP`: rows of the attention map in
 /// workgroup memory), and the most rows per workgroup (`RB_MAX`).
 pub const TILE_CAP: usize = 2560;
 const TILE_ROWS_MAX: usize = 16;
-
-impl KernelSource for TileFlow {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/amflow_tile_flow.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
-
-impl KernelSource for RowStats {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/amflow_row_stats.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
-
-impl KernelSource for ColumnSums {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(include_str!("../../shaders/amflow_colsum.wgsl"))
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>()
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
-}
 
 /// The wgpu float32 primitive of a tensor, if it is one (and not tracked by autodiff).
 fn cube_f32(t: Tensor<4>) -> Option<(CubeTensor, DispatchTensor)> {
@@ -144,7 +136,7 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
     let flow = client.empty(groups * n * 4);
     let row_params = client.create_from_slice(&params(&[rows, n]));
     client.launch(
-        Box::new(SourceKernel::new(RowStats, CubeDim::new_1d(64))),
+        Box::new(SourceKernel::new(ROW_STATS, CubeDim::new_1d(64))),
         workgroups(rows),
         KernelArguments::new().with_buffers(vec![
             a.handle.clone().binding(),
@@ -155,22 +147,38 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
     );
     let column_params = client.create_from_slice(&params(&[groups, n]));
     client.launch(
-        Box::new(SourceKernel::new(ColumnSums, CubeDim::new_1d(64))),
+        Box::new(SourceKernel::new(COLUMN_SUMS, CubeDim::new_1d(64))),
         workgroups((groups * n).div_ceil(64)),
         KernelArguments::new().with_buffers(vec![
-            a.handle.binding(),
+            a.handle.clone().binding(),
             c.handle.binding(),
             lse.binding(),
             flow.clone().binding(),
             column_params.binding(),
         ]),
     );
-    let out =
-        CubeTensor::new_contiguous(client, a.device.clone(), [b, h, n].into(), flow, DType::F32);
-    Some(Tensor::from_dispatch(DispatchTensor {
+    Some(float_tensor(&a, flow, [b, h, n], &dispatch))
+}
+
+/// A float32 buffer the kernels wrote on `like`'s device, as a tensor of `shape`, with the
+/// autodiff setting of `dispatch` (the input it came from).
+fn float_tensor(
+    like: &CubeTensor,
+    buffer: cubecl::server::Handle,
+    shape: [usize; 3],
+    dispatch: &DispatchTensor,
+) -> Tensor<3> {
+    let out = CubeTensor::new_contiguous(
+        like.client.clone(),
+        like.device.clone(),
+        shape.into(),
+        buffer,
+        DType::F32,
+    );
+    Tensor::from_dispatch(DispatchTensor {
         kind: DispatchTensorKind::Cube(BackendTensor::Float(out)),
         autodiff: dispatch.autodiff,
-    }))
+    })
 }
 
 /// The one-pass kernel: per-block column sums `[B·H, blocks, N]`, summed over the blocks.
@@ -187,25 +195,16 @@ fn tile_flow(
     let partial = client.empty(groups * blocks * n * 4);
     let tile_params = client.create_from_slice(&params(&[groups, n, rows, blocks]));
     client.launch(
-        Box::new(SourceKernel::new(TileFlow, CubeDim::new_1d(64))),
+        Box::new(SourceKernel::new(TILE_FLOW, CubeDim::new_1d(64))),
         workgroups(groups * blocks),
         KernelArguments::new().with_buffers(vec![
-            a.handle.binding(),
+            a.handle.clone().binding(),
             c.handle.binding(),
             partial.clone().binding(),
             tile_params.binding(),
         ]),
     );
-    let partial = CubeTensor::new_contiguous(
-        client,
-        a.device.clone(),
-        [groups, blocks, n].into(),
-        partial,
-        DType::F32,
-    );
-    let partial: Tensor<3> = Tensor::from_dispatch(DispatchTensor {
-        kind: DispatchTensorKind::Cube(BackendTensor::Float(partial)),
-        autodiff: dispatch.autodiff,
-    });
-    partial.sum_dim(1).reshape([b, h, n])
+    float_tensor(&a, partial, [groups, blocks, n], &dispatch)
+        .sum_dim(1)
+        .reshape([b, h, n])
 }

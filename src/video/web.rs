@@ -38,7 +38,7 @@ pub struct WebVideo {
     video: HtmlVideoElement,
     context: CanvasRenderingContext2d,
     /// The object URL the `<video>` reads, revoked on drop.
-    object_url: Option<String>,
+    object_url: String,
     /// Set while a seek is under way: one `<video>` shows one time.
     busy: Cell<bool>,
 }
@@ -52,11 +52,11 @@ impl std::fmt::Debug for WebVideo {
 }
 
 fn browser(what: &str, e: JsValue) -> ClipError {
-    ClipError::Browser(format!("{what}: {}", message(&e)))
+    ClipError::Browser(format!("{what}: {}", js_message(e)))
 }
 
-/// What a JavaScript error says.
-fn message(e: &JsValue) -> String {
+/// What a JavaScript error (or any thrown value) says.
+pub(crate) fn js_message(e: JsValue) -> String {
     e.as_string()
         .or_else(|| {
             e.dyn_ref::<js_sys::Error>()
@@ -95,7 +95,7 @@ impl WebVideo {
             .map_err(|e| {
                 ClipError::Browser(format!(
                     "{url}: {} (a clip on another site must be served with CORS headers)",
-                    message(&e)
+                    js_message(e)
                 ))
             })?
             .dyn_into()
@@ -121,17 +121,15 @@ impl WebVideo {
     /// Opens a clip held in memory by the browser, through an object URL revoked on drop.
     async fn from_blob(name: &str, blob: &Blob) -> Result<Self, ClipError> {
         let url = Url::create_object_url_with_blob(blob).map_err(|e| browser(name, e))?;
-        let mut video = Self::load(name, &url).await;
-        match &mut video {
-            Ok(v) => v.object_url = Some(url),
-            Err(_) => {
-                let _ = Url::revoke_object_url(&url);
-            }
+        let video = Self::load(name, url.clone()).await;
+        if video.is_err() {
+            let _ = Url::revoke_object_url(&url);
         }
         video
     }
 
-    async fn load(name: &str, src: &str) -> Result<Self, ClipError> {
+    /// Opens the clip at `object_url`, which the returned video owns.
+    async fn load(name: &str, object_url: String) -> Result<Self, ClipError> {
         let document = web_sys::window()
             .and_then(|w| w.document())
             .ok_or_else(|| ClipError::Browser("no document".into()))?;
@@ -143,7 +141,7 @@ impl WebVideo {
         video.set_muted(true);
         video.set_preload("auto");
         let loaded = wait_for(&video, Event::Loaded);
-        video.set_src(src);
+        video.set_src(&object_url);
         loaded.await.map_err(|e| load_error(name, &video, e))?;
 
         let (source_w, source_h) = (video.video_width(), video.video_height());
@@ -178,7 +176,7 @@ impl WebVideo {
             info,
             video,
             context,
-            object_url: None,
+            object_url,
             busy: Cell::new(false),
         })
     }
@@ -254,9 +252,7 @@ impl WebVideo {
 impl Drop for WebVideo {
     fn drop(&mut self) {
         self.video.remove_attribute("src").ok();
-        if let Some(url) = self.object_url.take() {
-            let _ = Url::revoke_object_url(&url);
-        }
+        let _ = Url::revoke_object_url(&self.object_url);
     }
 }
 
