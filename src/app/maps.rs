@@ -3,28 +3,25 @@
 //! proposed AM blocks ticked, toggles to change them, and exports of the selection file and of
 //! the map grid as PNG.
 //!
-//! The backbone runs off the UI thread: a thread natively, a future in the browser (whose GPU
-//! read-back is asynchronous).
+//! The backbone runs in the engine (a thread natively, a Web Worker in the browser); the panel
+//! asks for a pair's flows and draws them when they come back.
 
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 
-use burn::tensor::Device;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::JsCast;
 
 use crate::analysis::PairAnalysis;
-use crate::classifier::{AmClassifier, FlowKind};
+use crate::classifier::FlowKind;
+use crate::engine::{ClassifierInfo, Engine, Replies, Reply, Request};
 use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::{BlockScore, propose};
 use crate::maps::selection::{FORMAT, Selection};
 use crate::maps::{BasisKind, PatchFlow, View, blend, colour_blocks, render};
-use crate::model::Dinov2;
 use crate::video::Frame;
 
 /// Which pair an analysis belongs to: clip generation, `t`, `k`, input size.
 pub type PairKey = (u64, usize, usize, u32);
-
-/// An analysis and the seconds it took, or why it failed.
-type Analysed = Result<(PairAnalysis, f64), String>;
 
 /// How many blocks are proposed.
 const PROPOSED: usize = 2;
@@ -45,15 +42,43 @@ type AlignedFlows = Vec<(usize, PatchFlow)>;
 /// Labelled map textures.
 type Tiles = Vec<(egui::TextureHandle, String)>;
 
-/// Aligned flows arriving from the background.
-type AlignedReply = Receiver<Result<AlignedFlows, String>>;
+/// How long the last pair took, from the request to its maps on screen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairTiming {
+    /// The pair.
+    pub key: PairKey,
+    /// Milliseconds from the request to the maps on screen.
+    pub maps_ms: f64,
+    /// When it was asked for and when its maps were on screen, in milliseconds on the page's
+    /// `performance.now()` clock (the window in which the page's long tasks are looked up).
+    pub window: (f64, f64),
+}
+
+/// Now on the page's `performance.now()` clock (milliseconds); natively, since the first call.
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::window()
+            .and_then(|w| w.performance())
+            .map_or(0.0, |p| p.now())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static START: std::sync::OnceLock<web_time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(web_time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+}
 
 /// The panel's state.
 pub struct MapsPanel {
     look: Look,
     /// Short side of the backbone's input.
     pub size: u32,
-    job: Option<(Receiver<Analysed>, PairKey)>,
+    job: Option<(Replies, PairKey)>,
     analysis: Option<(PairAnalysis, PairKey, f64)>,
     /// Map textures with their labels, for a look and a pair.
     textures: Option<(Tiles, Look, PairKey)>,
@@ -61,9 +86,9 @@ pub struct MapsPanel {
     shown: Vec<(image::RgbImage, String)>,
     /// The aligned flows of the pair analysed, for which classifier (its address).
     aligned: Option<(AlignedFlows, PairKey, usize)>,
-    aligned_job: Option<(AlignedReply, PairKey, usize)>,
+    aligned_job: Option<(Replies, PairKey, usize)>,
     /// The classifier with aligning encoders, when one is loaded.
-    aligner: Option<Arc<AmClassifier>>,
+    aligner: Option<Arc<ClassifierInfo>>,
     /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
     selected: Vec<bool>,
     edited: bool,
@@ -75,6 +100,10 @@ pub struct MapsPanel {
     pub grid_rect: Option<egui::Rect>,
     /// The pair whose analysis failed (not tried again until the pair changes).
     failed: Option<PairKey>,
+    /// The pair asked for last and when (`now_ms`).
+    requested: Option<(PairKey, f64)>,
+    /// The last pair's timing, once its maps were on screen.
+    pub timing: Option<PairTiming>,
 }
 
 impl Default for MapsPanel {
@@ -107,6 +136,8 @@ impl MapsPanel {
             error: None,
             failed: None,
             grid_rect: None,
+            requested: None,
+            timing: None,
         }
     }
 
@@ -118,18 +149,16 @@ impl MapsPanel {
 
     /// Collects a finished analysis and, when the pair on screen is not the one analysed (and
     /// nothing is running), starts analysing it.
-    pub fn update(
-        &mut self,
-        ctx: &egui::Context,
-        backbone: &Arc<Dinov2>,
-        device: &Device,
-        pair: Option<(PairKey, &[Frame; 2])>,
-    ) {
+    pub fn update(&mut self, engine: &Engine, pair: Option<(PairKey, &[Frame; 2])>) {
         if let Some((rx, key)) = &self.job
-            && let Ok(result) = rx.try_recv()
+            && let Ok(reply) = rx.try_recv()
         {
             let key = *key;
             self.job = None;
+            let result = match reply {
+                Reply::Analysed(r) => r.and_then(crate::engine::AnalysedPair::into_analysis),
+                other => Err(other.unexpected("the flows of a pair")),
+            };
             match result {
                 Ok((analysis, seconds)) => {
                     if !self.edited || self.selected.len() != analysis.scores.len() {
@@ -147,19 +176,24 @@ impl MapsPanel {
                 }
             }
         }
-        self.update_aligned(ctx, device);
+        self.update_aligned(engine);
         let Some((key, frames)) = pair else { return };
         let (key, size) = ((key.0, key.1, key.2, self.size), self.size);
         let analysed = matches!(&self.analysis, Some((_, k, _)) if *k == key);
         if self.job.is_none() && !analysed && self.failed != Some(key) {
-            self.job = Some((spawn(ctx, backbone, device, frames, size), key));
+            let request = Request::Analyse {
+                frames: [(&frames[0]).into(), (&frames[1]).into()],
+                size,
+            };
+            self.job = Some((engine.request(request), key));
+            self.requested = Some((key, now_ms()));
         }
     }
 
     /// Hands the panel the loaded classifier; its aligning encoders (if it has them) give the
     /// aligned view.
-    pub fn set_classifier(&mut self, classifier: Option<&Arc<AmClassifier>>) {
-        let aligned = classifier.filter(|c| c.config().flow == FlowKind::Aligned);
+    pub fn set_classifier(&mut self, classifier: Option<&Arc<ClassifierInfo>>) {
+        let aligned = classifier.filter(|c| c.config.flow == FlowKind::Aligned);
         let same = match (&self.aligner, aligned) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
@@ -176,12 +210,16 @@ impl MapsPanel {
     }
 
     /// Starts or collects the aligned flows of the pair analysed.
-    fn update_aligned(&mut self, ctx: &egui::Context, device: &Device) {
+    fn update_aligned(&mut self, engine: &Engine) {
         if let Some((rx, key, id)) = &self.aligned_job
-            && let Ok(result) = rx.try_recv()
+            && let Ok(reply) = rx.try_recv()
         {
             let (key, id) = (*key, *id);
             self.aligned_job = None;
+            let result = match reply {
+                Reply::AlignedFlows(r) => r,
+                other => Err(other.unexpected("aligned flows")),
+            };
             match result {
                 Ok(flows) => self.aligned = Some((flows, key, id)),
                 Err(e) => self.error = Some(e),
@@ -193,11 +231,10 @@ impl MapsPanel {
         let id = Arc::as_ptr(classifier) as usize;
         let have = matches!(&self.aligned, Some((_, k, i)) if k == key && *i == id);
         if !have && self.aligned_job.is_none() {
-            self.aligned_job = Some((
-                spawn_aligned(ctx, classifier.clone(), analysis, device.clone()),
-                *key,
-                id,
-            ));
+            let request = Request::Aligned {
+                data: analysis.data.clone(),
+            };
+            self.aligned_job = Some((engine.request(request), *key, id));
         }
     }
 
@@ -260,6 +297,17 @@ impl MapsPanel {
                 (texture, label.clone())
             })
             .collect();
+        if let Some((asked, t0)) = self.requested
+            && asked == *key
+        {
+            let t1 = now_ms();
+            self.timing = Some(PairTiming {
+                key: asked,
+                maps_ms: t1 - t0,
+                window: (t0, t1),
+            });
+            self.requested = None;
+        }
         self.textures = Some((textures, look, *key));
         self.shown = maps;
     }
@@ -312,8 +360,17 @@ impl MapsPanel {
         let Some((analysis, _, seconds)) = &self.analysis else {
             return;
         };
+        let timing = self.timing.map_or(String::new(), |t| {
+            format!(
+                "; maps on screen {:.0} ms after the request{}",
+                t.maps_ms,
+                longest_task_ms(t.window).map_or(String::new(), |l| format!(
+                    ", longest main-thread task {l:.0} ms"
+                ))
+            )
+        });
         ui.weak(format!(
-            "{}×{} patches, {} blocks, {:.2} s",
+            "{}×{} patches, {} blocks, {:.2} s of model work{timing}",
             analysis.grid.cols,
             analysis.grid.rows,
             analysis.scores.len(),
@@ -487,69 +544,25 @@ fn flags(scores: &[BlockScore]) -> Vec<bool> {
     scores.iter().map(|s| proposed.contains(&s.block)).collect()
 }
 
-/// Analyses `frames` in the background (natively at once, in the browser block by block with
-/// an asynchronous read-back).
-fn spawn(
-    ctx: &egui::Context,
-    backbone: &Arc<Dinov2>,
-    device: &Device,
-    frames: &[Frame; 2],
-    size: u32,
-) -> Receiver<Analysed> {
-    let (backbone, device, frames) = (backbone.clone(), device.clone(), frames.clone());
-    super::background::run(ctx, async move {
-        let start = web_time::Instant::now();
-        let pair = [&frames[0], &frames[1]];
-        #[cfg(not(target_arch = "wasm32"))]
-        let result = PairAnalysis::run(&backbone, pair, size, &device);
-        #[cfg(target_arch = "wasm32")]
-        let result = PairAnalysis::run_async(&backbone, pair, size, &device).await;
-        result
-            .map(|a| (a, start.elapsed().as_secs_f64()))
-            .map_err(|e| e.to_string())
-    })
-}
-
-/// Runs the classifier's aligning encoders on the column sums of the pair analysed, for its AM
-/// blocks, in the background; one read-back brings every block's `[N, D]` flow.
-fn spawn_aligned(
-    ctx: &egui::Context,
-    classifier: Arc<AmClassifier>,
-    analysis: &PairAnalysis,
-    device: Device,
-) -> AlignedReply {
-    let data = analysis.data.clone();
-    let work = async move {
-        let (h, n) = (data.heads, data.tokens);
-        let d = classifier.config().backbone.hidden_size;
-        let prefix = 1 + classifier.config().backbone.num_register_tokens;
-        let mut blocks = Vec::new();
-        let mut flows = Vec::new();
-        for block in classifier.config().am_indices() {
-            let Some(colsum) = data.colsum.get(block) else {
-                continue;
-            };
-            let colsum = burn::tensor::Tensor::<3>::from_data(
-                burn::tensor::TensorData::new(colsum.clone(), [2, h, n]),
-                &device,
-            );
-            if let Some(flow) = classifier.aligned_pair_flow(block, colsum) {
-                blocks.push(block);
-                flows.push(flow.reshape([n * d]));
-            }
-            super::background::yield_now().await;
-        }
-        if flows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let values = crate::analysis::read_back_async(burn::tensor::Tensor::cat(flows, 0))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(blocks
-            .into_iter()
-            .zip(values.chunks(n * d))
-            .map(|(b, v)| (b, PatchFlow::from_tokens(v, d, prefix)))
-            .collect())
-    };
-    super::background::run(ctx, work)
+/// The longest main-thread task that overlapped `window` (ms on `performance.now()`), as the
+/// page's `longtask` observer saw it (`window.amflowLongestTask` in `web/index.html`; tasks
+/// under 50 ms are not reported, so 0 means none reached 50 ms). `None` natively, and where the
+/// browser has no such observer.
+pub fn longest_task_ms(window: (f64, f64)) -> Option<f64> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let page = web_sys::window()?;
+        let f: js_sys::Function = js_sys::Reflect::get(&page, &"amflowLongestTask".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        f.call2(&page, &window.0.into(), &window.1.into())
+            .ok()?
+            .as_f64()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = window;
+        None
+    }
 }

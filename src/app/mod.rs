@@ -1,20 +1,18 @@
-//! The eframe app, the same on the desktop and in the browser.
+//! The eframe app, the same on the desktop and in the browser: a clip with its timeline and
+//! frame pair `(t, t+k)`, every block's AM-flow map, the block ranking and AM-block choice, and
+//! a classifier's predictions.
 //!
-//! So far it loads the backbone (the embedded default unless another is given) and opens a clip
-//! (the demo clip unless another is given), both off the UI thread, and shows the frame pair
-//! `(t, t+k)` with a timeline; the per-block AM-flow maps, block ranking and predictions build
-//! on it. In the browser the page's `<body data-amflow>` says where it is: `frames-ready` once
-//! the pair is on screen, `error` (with the message on the page) when something failed.
+//! The app holds no model: the backbone, the flows and the classifier live in the engine
+//! ([`crate::engine`]: a thread natively, a Web Worker in the browser), which the panels ask
+//! and hear back from. In the browser the page's `<body data-amflow>` says where the app is:
+//! `loading`, `frames-ready` once the pair is on screen, `maps-ready` once its maps are, `error`
+//! (with the message on the page) when something failed.
 
 pub mod backbone;
 pub(crate) mod background;
 pub mod clip;
 mod export;
-#[cfg(target_arch = "wasm32")]
-mod fetch;
 pub mod gpu;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod hub;
 pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
@@ -25,9 +23,10 @@ pub use clip::{ClipPanel, ClipSource};
 pub use maps::MapsPanel;
 pub use predict::{CheckpointSource, PredictPanel};
 
-use backbone::{HUB_MODELS, Loaded, Loading};
+use backbone::{HUB_MODELS, Loading};
 
 use crate::backend::BackendKind;
+use crate::engine::{BackboneInfo, Engine, Replies, Reply, Request};
 
 /// What the app was asked to open.
 #[derive(Debug, Clone, Default)]
@@ -44,13 +43,22 @@ pub struct Launch {
 
 enum State {
     Loading(Loading),
-    Ready(Box<Loaded>),
+    Ready(Box<BackboneInfo>),
     Failed(String),
+}
+
+/// Where the model runs, as the engine describes it.
+struct Compute {
+    /// Until the engine has said, what it was asked.
+    started: Option<Replies>,
+    description: String,
+    gpu: bool,
 }
 
 /// The amflow app.
 pub struct AmflowApp {
-    compute: gpu::Compute,
+    engine: Engine,
+    compute: Compute,
     state: State,
     clip: ClipPanel,
     maps: MapsPanel,
@@ -62,19 +70,72 @@ pub struct AmflowApp {
     backbone_text: String,
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
+    /// What the page was last told of the backbone, the classifier and the last pair's timing.
+    measures: (&'static str, &'static str, String, String),
+}
+
+/// The engine for the app: natively a thread running the model on the GPU eframe draws with
+/// (or the CPU, see [`gpu::choose`]); in the browser a Web Worker that picks its own device.
+fn start_engine(
+    cc: &eframe::CreationContext<'_>,
+    backend: Option<BackendKind>,
+) -> (Engine, Compute) {
+    let ctx = cc.egui_ctx.clone();
+    let repaint = move || ctx.request_repaint();
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let chosen = gpu::choose(cc.wgpu_render_state.as_ref(), backend);
+        let engine = Engine::native(
+            chosen.device,
+            chosen.description.clone(),
+            chosen.gpu,
+            repaint,
+        );
+        let started = Some(engine.request(Request::Start { backend }));
+        let compute = Compute {
+            started,
+            description: chosen.description,
+            gpu: chosen.gpu,
+        };
+        (engine, compute)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        match Engine::worker(repaint) {
+            Ok(engine) => {
+                let started = Some(engine.request(Request::Start { backend }));
+                let compute = Compute {
+                    started,
+                    description: "starting the model worker…".into(),
+                    gpu: false,
+                };
+                (engine, compute)
+            }
+            Err(e) => {
+                web_sys::console::error_1(&format!("amflow: {e}").into());
+                // Unreachable in practice: a page that cannot start a worker. Every request
+                // below is answered with the reason by the engine's stand-in.
+                (
+                    Engine::failed(e.clone()),
+                    Compute {
+                        started: None,
+                        description: e,
+                        gpu: false,
+                    },
+                )
+            }
+        }
+    }
 }
 
 impl AmflowApp {
     /// Starts loading the backbone in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> Self {
-        let compute = gpu::choose(cc.wgpu_render_state.as_ref(), launch.backend);
-        let loading = Loading::start(
-            launch.backbone.clone(),
-            compute.device.clone(),
-            &cc.egui_ctx,
-        );
+        let (engine, compute) = start_engine(cc, launch.backend);
+        let loading = Loading::start(&engine, launch.backbone.clone());
         let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
         Self {
+            engine,
             compute,
             state: State::Loading(loading),
             clip,
@@ -87,16 +148,13 @@ impl AmflowApp {
             },
             backbone: launch.backbone,
             marker: ("", 0, String::new()),
+            measures: ("", "", String::new(), String::new()),
         }
     }
 
     /// Switches to another backbone: loads it and drops the maps of the old one.
-    fn switch_backbone(&mut self, source: BackboneSource, ctx: &egui::Context) {
-        self.state = State::Loading(Loading::start(
-            source.clone(),
-            self.compute.device.clone(),
-            ctx,
-        ));
+    fn switch_backbone(&mut self, source: BackboneSource) {
+        self.state = State::Loading(Loading::start(&self.engine, source.clone()));
         self.backbone = source;
         self.maps = MapsPanel::new();
     }
@@ -151,7 +209,7 @@ impl AmflowApp {
             }
         });
         if let Some(source) = chosen {
-            self.switch_backbone(source, ui.ctx());
+            self.switch_backbone(source);
         }
     }
 
@@ -174,6 +232,61 @@ impl AmflowApp {
         #[cfg(not(target_arch = "wasm32"))]
         let _ = message;
         self.mark("error");
+    }
+
+    /// Tells the page how far the backbone is (`data-amflow-backbone`: `fetching` while its
+    /// files download, `building` while its tensors are made, `ready`, `failed`) and the
+    /// classifier (`data-amflow-classifier`: see [`PredictPanel::status`]), and what the
+    /// last pair took: `data-amflow-maps-ms` (from the request to the maps on screen) and
+    /// `data-amflow-longest-task-ms` (the longest main-thread task meanwhile, 0 when none
+    /// reached the 50 ms the browser reports). A no-op natively.
+    fn mark_measures(&mut self) {
+        let backbone = match &self.state {
+            State::Loading(loading) if loading.fetching() => "fetching",
+            State::Loading(_) => "building",
+            State::Ready(_) => "ready",
+            State::Failed(_) => "failed",
+        };
+        let (maps_ms, longest) = self
+            .maps
+            .timing
+            .map_or((String::new(), String::new()), |t| {
+                (
+                    format!("{:.0}", t.maps_ms),
+                    maps::longest_task_ms(t.window).map_or(String::new(), |l| format!("{l:.0}")),
+                )
+            });
+        let measures = (backbone, self.predict.status(), maps_ms, longest);
+        if self.measures == measures {
+            return;
+        }
+        // The first frame drawn: when the page first showed the app, on `performance.now()`.
+        #[cfg(target_arch = "wasm32")]
+        if self.measures.0.is_empty()
+            && let Some(body) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.body())
+        {
+            let _ = body
+                .dataset()
+                .set("amflowFirstFrameMs", &format!("{:.0}", maps::now_ms()));
+        }
+        #[cfg(target_arch = "wasm32")]
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
+            let dataset = body.dataset();
+            let _ = dataset.set("amflowBackbone", measures.0);
+            let _ = dataset.set("amflowClassifier", measures.1);
+            if !measures.2.is_empty() {
+                let _ = dataset.set("amflowMapsMs", &measures.2);
+            }
+            if !measures.3.is_empty() {
+                let _ = dataset.set("amflowLongestTaskMs", &measures.3);
+            }
+        }
+        self.measures = measures;
     }
 
     fn mark(&mut self, marker: &'static str) {
@@ -218,7 +331,7 @@ impl AmflowApp {
                 ui.colored_label(egui::Color32::RED, message);
             }
             State::Ready(loaded) => {
-                let c = loaded.model.config();
+                let c = &loaded.config;
                 ui.label(&loaded.name);
                 ui.weak(format!(
                     "{} blocks, width {}, {} heads, patch {}, {:.1} M parameters (frozen); loaded in {:.2} s",
@@ -243,8 +356,8 @@ impl AmflowApp {
         if let State::Ready(loaded) = &self.state {
             self.predict.update(
                 ui.ctx(),
-                (&loaded.model, &loaded.name, self.backbone_loads),
-                &loaded.device,
+                &self.engine,
+                (&loaded.name, self.backbone_loads),
                 &mut self.clip,
             );
         }
@@ -256,8 +369,21 @@ impl AmflowApp {
 
 impl eframe::App for AmflowApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        if let State::Loading(loading) = &self.state
-            && let Ok(result) = loading.rx.try_recv()
+        if let Some(rx) = &self.compute.started
+            && let Ok(reply) = rx.try_recv()
+        {
+            match reply {
+                Reply::Started { description, gpu } => {
+                    self.compute.description = description;
+                    self.compute.gpu = gpu;
+                }
+                Reply::Failed(message) => self.compute.description = message,
+                _ => {}
+            }
+            self.compute.started = None;
+        }
+        if let State::Loading(loading) = &mut self.state
+            && let Some(result) = loading.poll()
         {
             self.state = match result {
                 Ok(loaded) => {
@@ -280,23 +406,21 @@ impl eframe::App for AmflowApp {
                 ui.colored_label(colour, &self.compute.description);
             });
         });
+        // The side panel takes at most 40% of a narrow window (800 px: the pair stays in view).
+        let width = ui.available_width();
         egui::Panel::right("blocks")
             .resizable(true)
-            .default_size(330.0)
+            .default_size(330.0f32.min(width * 0.4))
+            .max_size((width * 0.4).max(200.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
             });
         egui::CentralPanel::default().show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 self.clip.ui(ui);
-                if let State::Ready(loaded) = &self.state {
+                if matches!(self.state, State::Ready(_)) {
                     ui.separator();
-                    self.maps.update(
-                        ui.ctx(),
-                        &loaded.model,
-                        &loaded.device,
-                        self.clip.current_pair(),
-                    );
+                    self.maps.update(&self.engine, self.clip.current_pair());
                     self.maps.set_classifier(self.predict.model());
                     self.maps.maps_ui(ui);
                 }
@@ -313,6 +437,7 @@ impl eframe::App for AmflowApp {
             .clip
             .current_pair()
             .is_some_and(|(key, _)| self.maps.ready(key));
+        self.mark_measures();
         if let Some(message) = failure {
             self.mark_error(&message);
         } else if maps_ready {

@@ -4,38 +4,10 @@
 //! top-5 classes with bars.
 
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 
-use burn::tensor::Device;
-use burn::tensor::activation::softmax;
+use crate::engine::{ClassifierInfo, Engine, Replies, Reply, Request};
 
-use crate::analysis::read_back_async;
-
-use crate::classifier::AmClassifier;
-use crate::model::Dinov2;
-use crate::video::Frame;
-use crate::video::preprocess::{Crop, Preprocess};
-
-/// Where a checkpoint comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckpointSource {
-    /// The demo checkpoint shipped in the program (trained on `amflow synth`).
-    Demo,
-    /// A file (native).
-    Path(std::path::PathBuf),
-    /// A URL (browser).
-    Url(String),
-}
-
-impl CheckpointSource {
-    fn label(&self) -> String {
-        match self {
-            Self::Demo => "demo (synthetic motion, 9 classes)".into(),
-            Self::Path(p) => p.display().to_string(),
-            Self::Url(u) => u.clone(),
-        }
-    }
-}
+pub use crate::engine::CheckpointSource;
 
 /// Class names with probabilities, best first.
 type Ranked = Vec<(String, f32)>;
@@ -43,12 +15,12 @@ type Ranked = Vec<(String, f32)>;
 /// The panel's state.
 pub struct PredictPanel {
     source: CheckpointSource,
-    /// The classifier, once built for the current backbone.
-    model: Option<Arc<AmClassifier>>,
-    building: Option<Receiver<Result<AmClassifier, String>>>,
+    /// The classifier, once the engine has loaded it for the current backbone.
+    model: Option<Arc<ClassifierInfo>>,
+    building: Option<Replies>,
     /// Frames of the clip being decoded, for which clip.
     frames: Option<(super::clip::FramesReply, u64)>,
-    running: Option<(Receiver<Result<Ranked, String>>, u64)>,
+    running: Option<(Replies, u64)>,
     result: Option<(Ranked, u64)>,
     /// Which backbone the model was built on (its load count).
     built_for: Option<u64>,
@@ -83,16 +55,16 @@ impl PredictPanel {
         }
     }
 
-    /// Drives the work: builds the classifier around `backbone` (loaded as number
-    /// `backbone_id`), asks `clip` for the frames, runs the model on them.
+    /// Drives the work: has the engine load the classifier around the backbone `name` (loaded
+    /// as number `backbone_id`), asks `clip` for the frames, has the engine classify them.
     pub fn update(
         &mut self,
         ctx: &egui::Context,
-        backbone: (&Arc<Dinov2>, &str, u64),
-        device: &Device,
+        engine: &Engine,
+        backbone: (&str, u64),
         clip: &mut super::ClipPanel,
     ) {
-        let (model, name, backbone_id) = backbone;
+        let (name, backbone_id) = backbone;
         if self.built_for != Some(backbone_id) && self.building.is_none() {
             self.built_for = Some(backbone_id);
             self.model = None;
@@ -105,18 +77,16 @@ impl PredictPanel {
                 );
                 return;
             }
-            self.building = Some(build(
-                ctx,
-                self.source.clone(),
-                model.clone(),
-                name.to_string(),
-                device.clone(),
-            ));
+            self.building = Some(engine.request(Request::LoadClassifier(self.source.clone())));
         }
         if let Some(rx) = &self.building
-            && let Ok(result) = rx.try_recv()
+            && let Ok(reply) = rx.try_recv()
         {
             self.building = None;
+            let result = match reply {
+                Reply::ClassifierLoaded(r) => r,
+                other => Err(other.unexpected("a classifier")),
+            };
             match result {
                 Ok(m) => self.model = Some(Arc::new(m)),
                 Err(e) => self.error = Some(e),
@@ -131,16 +101,21 @@ impl PredictPanel {
             self.frames = None;
             match result {
                 Ok(frames) => {
-                    self.running = Some((run(ctx, model.clone(), frames, device.clone()), g))
+                    let frames = frames.iter().map(Into::into).collect();
+                    self.running = Some((engine.request(Request::Classify { frames }), g));
                 }
                 Err(e) => self.error = Some(e.to_string()),
             }
         }
         if let Some((rx, g)) = &self.running
-            && let Ok(result) = rx.try_recv()
+            && let Ok(reply) = rx.try_recv()
         {
             let g = *g;
             self.running = None;
+            let result = match reply {
+                Reply::Classified(r) => r,
+                other => Err(other.unexpected("classes")),
+            };
             match result {
                 Ok(ranked) => {
                     self.result = Some((ranked, g));
@@ -156,7 +131,7 @@ impl PredictPanel {
             self.error = None;
         }
         if !done && !busy && self.error.is_none() {
-            let t = model.config().frames;
+            let t = model.config.frames;
             if let Some(rx) = clip.request_segments(t, ctx) {
                 self.frames = Some((rx, generation));
                 self.asked = Some(generation);
@@ -197,7 +172,7 @@ impl PredictPanel {
             }
         });
         if let Some(model) = &self.model {
-            let c = model.config();
+            let c = &model.config;
             ui.weak(format!(
                 "{}: AM blocks {:?}, {:?} flow, {:?} TPM, {} frames at {} px, {} classes",
                 self.source.label(),
@@ -242,8 +217,24 @@ impl PredictPanel {
         chosen
     }
 
+    /// How far the classifier is: `ready`, `loading`, `failed`, or `none` (nothing to load for
+    /// this backbone).
+    pub fn status(&self) -> &'static str {
+        if self.model.is_some() {
+            "ready"
+        } else if self.building.is_some() {
+            "loading"
+        } else if self.error.is_some() {
+            "failed"
+        } else if self.notice.is_some() {
+            "none"
+        } else {
+            "loading"
+        }
+    }
+
     /// The classifier, once loaded.
-    pub fn model(&self) -> Option<&Arc<AmClassifier>> {
+    pub fn model(&self) -> Option<&Arc<ClassifierInfo>> {
         self.model.as_ref()
     }
 
@@ -251,87 +242,4 @@ impl PredictPanel {
     pub fn ready(&self, generation: u64) -> bool {
         matches!(&self.result, Some((_, g)) if *g == generation)
     }
-}
-
-/// The checkpoint's bytes, from wherever it is.
-async fn checkpoint_bytes(
-    source: &CheckpointSource,
-    _ctx: &egui::Context,
-) -> Result<Vec<u8>, String> {
-    match source {
-        CheckpointSource::Demo => Ok(crate::embedded::DEMO_CHECKPOINT.to_vec()),
-        #[cfg(not(target_arch = "wasm32"))]
-        CheckpointSource::Path(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-        }
-        #[cfg(target_arch = "wasm32")]
-        CheckpointSource::Path(path) => Err(format!(
-            "{}: the web app loads checkpoints from URLs",
-            path.display()
-        )),
-        #[cfg(not(target_arch = "wasm32"))]
-        CheckpointSource::Url(url) => Err(format!(
-            "{url}: the desktop app opens checkpoint files; download it first"
-        )),
-        #[cfg(target_arch = "wasm32")]
-        CheckpointSource::Url(url) => {
-            super::fetch::fetch_bytes(url, &super::fetch::Progress::default(), _ctx).await
-        }
-    }
-}
-
-/// Builds the classifier in the background.
-fn build(
-    ctx: &egui::Context,
-    source: CheckpointSource,
-    backbone: Arc<Dinov2>,
-    name: String,
-    device: Device,
-) -> Receiver<Result<AmClassifier, String>> {
-    let repaint = ctx.clone();
-    let work = async move {
-        let bytes = checkpoint_bytes(&source, &repaint).await?;
-        AmClassifier::from_checkpoint_bytes(
-            bytes,
-            &source.label(),
-            (*backbone).clone(),
-            &name,
-            &device,
-        )
-        .map_err(|e| e.to_string())
-    };
-    super::background::run(ctx, work)
-}
-
-/// Classifies `frames` in the background: top-5 classes.
-fn run(
-    ctx: &egui::Context,
-    model: Arc<AmClassifier>,
-    frames: Vec<Frame>,
-    device: Device,
-) -> Receiver<Result<Ranked, String>> {
-    let work = async move {
-        let c = model.config();
-        let prep = Preprocess {
-            size: c.size as u32,
-            crop: Crop::Centre,
-        };
-        let clip = prep
-            .tensors(&frames, &device)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .next()
-            .ok_or("no frames to classify")?; // [T, 3, S, S]
-        let logits = model
-            .forward_stepwise(clip.unsqueeze::<5>(), super::background::yield_now)
-            .await
-            .map_err(|e| e.to_string())?; // [1, C]
-        let probs = softmax(logits, 1).reshape([c.classes.len()]);
-        let values = read_back_async(probs).await.map_err(|e| e.to_string())?;
-        let mut ranked: Ranked = c.classes.iter().cloned().zip(values).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-        ranked.truncate(5);
-        Ok(ranked)
-    };
-    super::background::run(ctx, work)
 }

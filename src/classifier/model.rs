@@ -517,7 +517,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}")),
         );
         let mut yields = 0;
-        let stepwise = crate::app::background::block_on(model.forward_stepwise(clips, || {
+        let stepwise = crate::engine::block_on(model.forward_stepwise(clips, || {
             yields += 1;
             std::future::ready(())
         }))

@@ -12,7 +12,7 @@ use pca::{Basis, Rows, min_max};
 
 /// One block's flow at the patch tokens: `values[p * channels + c]`, patches in row-major grid
 /// order (CLS and registers dropped).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PatchFlow {
     /// Row-major `[patches, channels]`.
     pub values: Vec<f32>,

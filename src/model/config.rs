@@ -9,7 +9,7 @@
 //! [`Dinov2Config::validate`] rejects configurations no real checkpoint has (a width of 10⁹,
 //! heads that do not divide the width, ...) before anything is allocated.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::ConfigProblem;
 
@@ -35,7 +35,7 @@ pub mod limits {
 }
 
 /// A DINOv2 configuration as Hugging Face writes it (`config.json`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Dinov2Config {
     /// `dinov2` or `dinov2_with_registers`; absent in some hand-written configs.

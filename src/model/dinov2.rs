@@ -577,7 +577,7 @@ mod tests {
         let plain = Dinov2::from_bytes(&config, &weights, "tiny", &device)
             .unwrap_or_else(|e| panic!("{e}"));
         let mut yields = 0;
-        let stepwise = crate::app::background::block_on(Dinov2::from_bytes_stepwise(
+        let stepwise = crate::engine::block_on(Dinov2::from_bytes_stepwise(
             &config,
             &weights,
             "tiny",

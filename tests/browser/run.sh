@@ -11,10 +11,16 @@
 #   5. the maps: ?backbone=tiny-dinov2/ (the demo clip) on WebGPU, waiting for "maps-ready"
 #      and checking that the first map in the screenshot is a picture, not a blank;
 #   6. the same in a browser without WebGPU: the page draws with WebGL and the model runs on
-#      the CPU fallback (<body data-amflow-compute="cpu">).
+#      the CPU fallback (<body data-amflow-compute="cpu">);
+#      both of these run the model in the page's worker, and must report the pair's time and
+#      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
+#   7. the page's own weights (weights.mjs): drawn before the default ViT-S/14 has arrived
+#      (the server sends it slowly), a second load served by the Cache API, a corrupted cached
+#      copy fetched again.
 #
-# Every run uses the tiny random DINOv2 from ../shared (served as tiny-dinov2/), which SwiftShader
-# runs in seconds; the embedded ViT-S/14 takes SwiftShader minutes per pair.
+# Runs 1-6 use the tiny random DINOv2 from ../shared (served as tiny-dinov2/), which SwiftShader
+# runs in seconds; the default ViT-S/14 takes SwiftShader minutes per pair, so run 7 loads it
+# without waiting for its maps.
 #
 # Needs trunk and wasm-bindgen on PATH, Debian's chromium, Node ≥ 20 (see .ci/setup).
 set -euo pipefail
@@ -33,7 +39,9 @@ cp "$ROOT/../shared/models/tiny-dinov2/config.json" "$ROOT/../shared/models/tiny
 
 [ -d "$HERE/node_modules/playwright-core" ] && [ -d "$HERE/node_modules/pngjs" ] || (cd "$HERE" && npm install --no-audit --no-fund --silent)
 
-python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$DIST" >"$OUT/http.log" 2>&1 &
+# Python's static server (no range requests), logging every request to requests.log.
+: >"$OUT/requests.log"
+python3 "$HERE/serve.py" "$PORT" "$DIST" "$OUT/requests.log" >"$OUT/http.log" 2>&1 &
 HTTP_PID=$!
 trap 'kill $HTTP_PID 2>/dev/null || true' EXIT INT TERM
 i=0
@@ -71,7 +79,7 @@ done
 for run in "maps|0|gpu" "maps-cpu|1|cpu"; do
   IFS='|' read -r name nowebgpu compute <<<"$run"
   page="index.html?backbone=tiny-dinov2/"
-  marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"]"
+  marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"][data-amflow-maps-ms][data-amflow-longest-task-ms]"
   echo "::: browser: $page, WebGPU off: $nowebgpu (waiting for $marker)"
   if ! (cd "$HERE" && UDD_PARENT="$OUT" NO_WEBGPU=$nowebgpu VIEWPORT=1280x900 CHECK_MAPS=1 \
       node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
@@ -79,4 +87,9 @@ for run in "maps|0|gpu" "maps-cpu|1|cpu"; do
     status=1
   fi
 done
+echo "::: browser: the page's own weights (first paint, Cache API, a corrupted copy)"
+if ! (cd "$HERE" && NO_WEBGPU=1 node weights.mjs "http://127.0.0.1:$PORT" "$OUT/requests.log" "$OUT"); then
+  echo "browser run 'weights' failed (screenshots: $OUT/weights*.png)"
+  status=1
+fi
 exit $status

@@ -75,6 +75,31 @@ pub fn max_abs_diff<const D: usize>(t: Tensor<D>, reference: &(Vec<f32>, Vec<usi
         .fold(0.0, f32::max)
 }
 
+/// Asserts that `got` and `expected` have the same length and differ by at most `tol`
+/// anywhere, and that neither holds NaN or infinity (a NaN compares as neither near nor far, so
+/// a fold with `f32::max` would pass it); the message names `what`, the worst index and values.
+pub fn assert_close(got: &[f32], expected: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}: lengths differ");
+    let mut worst = (0usize, 0f32);
+    for (i, (a, b)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            a.is_finite() && b.is_finite(),
+            "{what}: non-finite value at {i}: {a} vs {b}"
+        );
+        let d = (a - b).abs();
+        if d > worst.1 {
+            worst = (i, d);
+        }
+    }
+    let (i, d) = worst;
+    assert!(
+        d <= tol,
+        "{what}: |{} - {}| = {d} at {i} exceeds {tol}",
+        got.get(i).copied().unwrap_or(f32::NAN),
+        expected.get(i).copied().unwrap_or(f32::NAN)
+    );
+}
+
 /// The wgpu device the GPU tests run on. In CI that is lavapipe, Mesa's software Vulkan.
 pub fn wgpu_device() -> Device {
     amflow::backend::BackendKind::Wgpu.device()

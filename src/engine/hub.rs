@@ -6,27 +6,18 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Bytes done and expected (0 when unknown), shared with the UI.
-#[derive(Debug, Default)]
-pub struct Progress {
-    /// Bytes received of the current file.
-    pub done: AtomicU64,
-    /// Its size, 0 when the server does not say.
-    pub total: AtomicU64,
-}
 
 /// The files a backbone folder needs.
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
 /// Downloads `base` + each of [`FILES`] (`base` ends with `/`) for `org/name` at revision
-/// `rev` into the cache under `home`; returns the snapshot folder.
+/// `rev` into the cache under `home`; returns the snapshot folder. `progress` hears the bytes
+/// done of the current file and its size, when the server says.
 pub fn download(
     base: &str,
     (org, name, rev): (&str, &str, &str),
     home: &Path,
-    progress: &Progress,
+    progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<PathBuf, String> {
     let repo = home.join("hub").join(format!("models--{org}--{name}"));
     let mut snapshot: Option<PathBuf> = None;
@@ -40,22 +31,21 @@ pub fn download(
             .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
             .unwrap_or(rev)
             .to_string();
-        let total = response
+        let total: Option<u64> = response
             .headers()
             .get("content-length")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        progress.total.store(total, Ordering::Relaxed);
-        progress.done.store(0, Ordering::Relaxed);
+            .and_then(|v| v.parse().ok());
+        progress(0, total);
         let dir = snapshot
             .get_or_insert_with(|| repo.join("snapshots").join(&commit))
             .clone();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let dest = dir.join(file);
         let partial = dir.join(format!(".{file}.partial-{}", std::process::id()));
-        let result = (|| -> std::io::Result<()> {
+        let mut result = || -> std::io::Result<()> {
             let mut out = std::fs::File::create(&partial)?;
+            let mut done = 0u64;
             let mut body = response.body_mut().as_reader();
             let mut buf = vec![0u8; 1 << 16];
             loop {
@@ -64,12 +54,13 @@ pub fn download(
                     break;
                 }
                 out.write_all(&buf[..n])?;
-                progress.done.fetch_add(n as u64, Ordering::Relaxed);
+                done += n as u64;
+                progress(done, total);
             }
             out.sync_all()?;
             std::fs::rename(&partial, &dest)
-        })();
-        if let Err(e) = result {
+        };
+        if let Err(e) = result() {
             let _ = std::fs::remove_file(&partial);
             return Err(format!("{url}: {e}"));
         }
@@ -79,6 +70,55 @@ pub fn download(
             .map_err(|e| format!("{}: {e}", refs.display()))?;
     }
     snapshot.ok_or_else(|| "nothing downloaded".to_string())
+}
+
+/// `https://huggingface.co/ORG/NAME/resolve/REV/` → `(ORG, NAME, REV)`.
+pub fn hub_parts(url: &str) -> Option<(&str, &str, &str)> {
+    let rest = url.strip_prefix("https://huggingface.co/")?;
+    let mut parts = rest.trim_end_matches('/').split('/');
+    let (org, name, resolve, rev) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (resolve == "resolve" && parts.next().is_none()).then_some((org, name, rev))
+}
+
+/// The snapshot folder of a Hugging Face URL in the local Hugging Face cache, if it is there.
+pub fn hub_cache_dir(url: &str) -> Result<std::path::PathBuf, String> {
+    hub_cache_dir_in(&hf_home()?, url)
+}
+
+/// The Hugging Face home folder: `$HF_HOME`, else `~/.cache/huggingface`.
+pub(crate) fn hf_home() -> Result<std::path::PathBuf, String> {
+    std::env::var_os("HF_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| {
+                std::path::PathBuf::from(h)
+                    .join(".cache")
+                    .join("huggingface")
+            })
+        })
+        .ok_or_else(|| "neither HF_HOME nor HOME is set".to_string())
+}
+
+/// [`hub_cache_dir`] with the Hugging Face home folder given.
+pub(crate) fn hub_cache_dir_in(
+    home: &std::path::Path,
+    url: &str,
+) -> Result<std::path::PathBuf, String> {
+    let (org, name, rev) = hub_parts(url).ok_or_else(|| {
+        format!("{url}: the desktop app reads Hugging Face URLs (https://huggingface.co/ORG/NAME/resolve/main/) from the Hugging Face cache; open other folders by path")
+    })?;
+    let repo = home.join("hub").join(format!("models--{org}--{name}"));
+    let snapshot = std::fs::read_to_string(repo.join("refs").join(rev))
+        .map(|hash| repo.join("snapshots").join(hash.trim()))
+        .unwrap_or_else(|_| repo.join("snapshots").join(rev));
+    if snapshot.join("config.json").is_file() && snapshot.join("model.safetensors").is_file() {
+        Ok(snapshot)
+    } else {
+        Err(format!(
+            "{org}/{name} is not in the Hugging Face cache ({}); fetch it with `huggingface-cli download {org}/{name} config.json model.safetensors`",
+            repo.display()
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -128,12 +168,12 @@ mod tests {
             ("config.json", b"{\"model_type\": \"dinov2\"}".to_vec()),
             ("model.safetensors", vec![7u8; 100_000]),
         ]);
-        let progress = Progress::default();
+        let mut last = (0, None);
         let dir = download(
             &base,
             ("facebook", "dinov2-small", "main"),
             home.path(),
-            &progress,
+            &mut |done, total| last = (done, total),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let repo = home.path().join("hub/models--facebook--dinov2-small");
@@ -146,12 +186,39 @@ mod tests {
             std::fs::read_to_string(repo.join("refs/main")).expect("ref"),
             "abc123"
         );
-        assert_eq!(progress.done.load(Ordering::Relaxed), 100_000);
+        assert_eq!(last, (100_000, Some(100_000)));
         // What the app looks up next time: the cached snapshot, no download.
         let url = "https://huggingface.co/facebook/dinov2-small/resolve/main/";
-        assert_eq!(
-            super::super::backbone::hub_cache_dir_in(home.path(), url).ok(),
-            Some(dir)
-        );
+        assert_eq!(hub_cache_dir_in(home.path(), url).ok(), Some(dir));
+    }
+
+    #[test]
+    fn hub_urls_are_recognised() {
+        let crate::engine::BackboneSource::Url(url) =
+            crate::engine::BackboneSource::hub("facebook/dinov2-base")
+        else {
+            panic!("a hub model is a URL");
+        };
+        assert_eq!(hub_parts(&url), Some(("facebook", "dinov2-base", "main")));
+        assert_eq!(hub_parts("https://example.org/models/tiny/"), None);
+    }
+
+    #[test]
+    fn the_hub_cache_is_read_where_hugging_face_puts_it() {
+        let home = tempfile::tempdir().expect("temp dir");
+        let repo = home
+            .path()
+            .join("hub")
+            .join("models--facebook--dinov2-small");
+        let snap = repo.join("snapshots").join("abc123");
+        std::fs::create_dir_all(&snap).expect("mkdir");
+        std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
+        std::fs::write(repo.join("refs").join("main"), "abc123\n").expect("write");
+        let url = "https://huggingface.co/facebook/dinov2-small/resolve/main/";
+        let found = |url| hub_cache_dir_in(home.path(), url);
+        assert!(found(url).is_err_and(|e| e.contains("huggingface-cli download")));
+        std::fs::write(snap.join("config.json"), "{}").expect("write");
+        std::fs::write(snap.join("model.safetensors"), "").expect("write");
+        assert_eq!(found(url).ok(), Some(snap));
     }
 }

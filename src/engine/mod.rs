@@ -1,0 +1,47 @@
+//! The engine: the model work (backbone, AM flow, classifier) behind a message interface, apart
+//! from the UI. The app sends [`Request`]s and reads [`Reply`]s; it never holds a model.
+//!
+//! | where | the engine runs | messages |
+//! | --- | --- | --- |
+//! | desktop | a thread of its own ([`Engine::native`]) | values over channels |
+//! | web page | a dedicated Web Worker, its own WebAssembly module (`src/bin/amflow-worker.rs`) | MessagePack bytes over `postMessage`, buffers transferred |
+//!
+//! In the browser this keeps the page's thread free while a model runs (a ViT-S pair on the
+//! CPU fallback takes seconds), and keeps burn, cubecl and the model out of the page's own
+//! module: the page draws at once, and the worker's module loads beside it. The worker picks
+//! its own device (WebGPU where the browser has it in workers, else burn's CPU backend) and
+//! fetches the model files itself ([`fetch`], through the Cache API, checked against the
+//! page's manifest).
+
+mod client;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod hub;
+mod load;
+pub mod protocol;
+mod service;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;
+
+pub use client::{Engine, Replies};
+pub use protocol::{
+    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
+    WireFrame,
+};
+pub use service::Service;
+
+/// Runs a future to completion on this thread. Natively nothing the engine runs waits: files
+/// are read and tensors read back synchronously, so the first poll finishes.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,285 @@
+//! What the UI asks the engine and what comes back. The same values travel over a channel to
+//! the engine's thread natively and, encoded as MessagePack ([`encode`], [`decode`]), over
+//! `postMessage` to the page's Web Worker, each in an [`Envelope`] with the request's number.
+//!
+//! A request gets any number of [`Reply::Progress`] / [`Reply::Fetched`] and then exactly one
+//! final reply ([`Reply::is_final`]).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{PairAnalysis, PairData};
+use crate::backend::BackendKind;
+use crate::classifier::ClassifierConfig;
+use crate::maps::PatchFlow;
+use crate::maps::ranking::BlockScore;
+use crate::model::Dinov2Config;
+use crate::video::Frame;
+
+/// Where a backbone comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackboneSource {
+    /// The default ViT-S/14: compiled in natively, shipped beside the web page.
+    #[default]
+    Embedded,
+    /// A folder with `config.json` and `model.safetensors` (native).
+    Dir(PathBuf),
+    /// A folder URL holding `config.json` and `model.safetensors`.
+    Url(String),
+}
+
+impl BackboneSource {
+    /// `org/name` → its `resolve/main/` URL.
+    pub fn hub(model: &str) -> Self {
+        Self::Url(format!("https://huggingface.co/{model}/resolve/main/"))
+    }
+
+    /// How the source is shown.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Embedded => crate::embedded::NAME.to_string(),
+            Self::Dir(dir) => dir.display().to_string(),
+            Self::Url(url) => url.clone(),
+        }
+    }
+}
+
+/// Where a classifier checkpoint comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckpointSource {
+    /// The demo checkpoint (trained on `amflow synth`): compiled in natively, shipped beside
+    /// the web page.
+    Demo,
+    /// A file (native).
+    Path(PathBuf),
+    /// A URL (browser).
+    Url(String),
+}
+
+impl CheckpointSource {
+    /// How the source is shown.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Demo => "demo (synthetic motion, 9 classes)".into(),
+            Self::Path(p) => p.display().to_string(),
+            Self::Url(u) => u.clone(),
+        }
+    }
+}
+
+/// A frame as it travels: its size and RGB bytes, row-major.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireFrame {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `[H, W, 3]` bytes.
+    #[serde(with = "serde_bytes")]
+    pub rgb: Vec<u8>,
+}
+
+impl From<&Frame> for WireFrame {
+    fn from(frame: &Frame) -> Self {
+        Self {
+            width: frame.width(),
+            height: frame.height(),
+            rgb: frame.as_raw().clone(),
+        }
+    }
+}
+
+impl WireFrame {
+    /// The frame, or why the bytes do not make one.
+    pub fn into_frame(self) -> Result<Frame, String> {
+        let (w, h, n) = (self.width, self.height, self.rgb.len());
+        Frame::from_raw(w, h, self.rgb)
+            .ok_or_else(|| format!("a {w}×{h} frame cannot be made of {n} bytes"))
+    }
+}
+
+/// A request to the engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Request {
+    /// Picks where the model runs (the worker: WebGPU when the browser has it, else the CPU;
+    /// `Some(Cpu)` keeps it on the CPU). Natively the device is chosen with the UI's.
+    Start {
+        /// What the user asked for.
+        backend: Option<BackendKind>,
+    },
+    /// Loads a backbone (replacing the one loaded, and dropping the classifier).
+    LoadBackbone(BackboneSource),
+    /// Every block's AM flow for frames `t` and `t+k`, short side resized to `size`.
+    Analyse {
+        /// The pair.
+        frames: [WireFrame; 2],
+        /// Short side of the backbone's input.
+        size: u32,
+    },
+    /// Loads a classifier checkpoint around the backbone loaded.
+    LoadClassifier(CheckpointSource),
+    /// The top-5 classes of the loaded classifier on `T` frames of a clip.
+    Classify {
+        /// The clip's frames, as many as the checkpoint takes.
+        frames: Vec<WireFrame>,
+    },
+    /// The loaded classifier's aligned flow of a pair from its column sums.
+    Aligned {
+        /// The pair's flows (only the column sums are read).
+        data: PairData,
+    },
+}
+
+/// What the engine says.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Reply {
+    /// Where the model runs.
+    Started {
+        /// E.g. "GPU: the browser's adapter (BrowserWebGpu), in a worker".
+        description: String,
+        /// Whether it is a GPU.
+        gpu: bool,
+    },
+    /// Bytes of the current download done and expected.
+    Progress {
+        /// Bytes done.
+        done: u64,
+        /// Bytes expected, when known.
+        total: Option<u64>,
+    },
+    /// Every file of a load has arrived; the model is being built.
+    Fetched,
+    /// A backbone is loaded.
+    BackboneLoaded(Result<BackboneInfo, String>),
+    /// A pair is analysed.
+    Analysed(Result<AnalysedPair, String>),
+    /// A classifier is loaded.
+    ClassifierLoaded(Result<ClassifierInfo, String>),
+    /// The top-5 classes with their probabilities, best first.
+    Classified(Result<Vec<(String, f32)>, String>),
+    /// The aligned flow of each AM block, `(block index, flow)`.
+    AlignedFlows(Result<Vec<(usize, PatchFlow)>, String>),
+    /// The request could not be carried out at all (the engine is gone, or a message could not
+    /// be encoded).
+    Failed(String),
+}
+
+impl Reply {
+    /// Whether this ends its request.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::Progress { .. } | Self::Fetched)
+    }
+
+    /// What to tell the user when this came where `expected` was awaited: the engine's own
+    /// failure as it is, any other reply named (a fault of the app's, not of the input).
+    pub fn unexpected(self, expected: &str) -> String {
+        let name = match self {
+            Self::Failed(message) => return message,
+            Self::Started { .. } => "Started",
+            Self::Progress { .. } => "Progress",
+            Self::Fetched => "Fetched",
+            Self::BackboneLoaded(_) => "BackboneLoaded",
+            Self::Analysed(_) => "Analysed",
+            Self::ClassifierLoaded(_) => "ClassifierLoaded",
+            Self::Classified(_) => "Classified",
+            Self::AlignedFlows(_) => "AlignedFlows",
+        };
+        format!("the engine answered {name} where {expected} was awaited")
+    }
+}
+
+/// A loaded backbone, as the UI sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackboneInfo {
+    /// How it is named.
+    pub name: String,
+    /// Its configuration.
+    pub config: Dinov2Config,
+    /// Seconds to fetch and build it.
+    pub seconds: f64,
+}
+
+/// A loaded classifier, as the UI sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierInfo {
+    /// Where it came from.
+    pub source: CheckpointSource,
+    /// What it says about itself.
+    pub config: ClassifierConfig,
+}
+
+/// A pair through the backbone: [`PairAnalysis`] as it travels, and the seconds of model work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnalysedPair {
+    /// The two frames as the backbone saw them.
+    pub frames: [WireFrame; 2],
+    /// Patches down and across.
+    pub grid: (usize, usize),
+    /// Every block's flows.
+    pub data: PairData,
+    /// Every block's patch flow.
+    pub blocks: Vec<PatchFlow>,
+    /// Every block's score.
+    pub scores: Vec<BlockScore>,
+    /// Seconds from the request's arrival to the flows read back.
+    pub seconds: f64,
+}
+
+impl AnalysedPair {
+    /// Packs an analysis.
+    pub fn new(analysis: PairAnalysis, seconds: f64) -> Self {
+        let PairAnalysis {
+            frames,
+            grid,
+            data,
+            blocks,
+            scores,
+        } = analysis;
+        Self {
+            frames: [(&frames[0]).into(), (&frames[1]).into()],
+            grid: (grid.rows, grid.cols),
+            data,
+            blocks,
+            scores,
+            seconds,
+        }
+    }
+
+    /// Unpacks it: the analysis and its seconds.
+    pub fn into_analysis(self) -> Result<(PairAnalysis, f64), String> {
+        let [a, b] = self.frames;
+        Ok((
+            PairAnalysis {
+                frames: [a.into_frame()?, b.into_frame()?],
+                grid: crate::maps::Grid {
+                    rows: self.grid.0,
+                    cols: self.grid.1,
+                },
+                data: self.data,
+                blocks: self.blocks,
+                scores: self.scores,
+            },
+            self.seconds,
+        ))
+    }
+}
+
+/// A request or a reply with the number of the request it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    /// The request's number.
+    pub id: u64,
+    /// The message.
+    pub message: T,
+}
+
+/// MessagePack bytes of `value` (what crosses `postMessage`).
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    rmp_serde::to_vec(value).map_err(|e| format!("encoding a message for the engine: {e}"))
+}
+
+/// The value `bytes` encode.
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    rmp_serde::from_slice(bytes).map_err(|e| format!("decoding a message from the engine: {e}"))
+}

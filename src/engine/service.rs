@@ -1,0 +1,241 @@
+//! The engine's side of the interface: the loaded models, and what each [`Request`] does with
+//! them. The same code runs on the desktop engine's thread and in the page's worker.
+
+use std::sync::Arc;
+
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::load;
+use super::protocol::{
+    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
+    WireFrame,
+};
+use crate::analysis::{PairAnalysis, PairData, read_back_async};
+use crate::classifier::AmClassifier;
+use crate::maps::PatchFlow;
+use crate::model::Dinov2;
+use crate::video::Frame;
+use crate::video::preprocess::{Crop, Preprocess};
+
+/// Classes reported by [`Request::Classify`].
+const TOP: usize = 5;
+
+/// The models and the device they run on.
+#[derive(Default)]
+pub struct Service {
+    /// The device, and how it is described to the user with whether it is a GPU.
+    device: Option<(Device, String, bool)>,
+    /// The backbone and its name.
+    backbone: Option<(Arc<Dinov2>, String)>,
+    classifier: Option<Arc<AmClassifier>>,
+}
+
+impl Service {
+    /// A service on `device` (natively: chosen together with the UI's GPU), described as
+    /// `description`.
+    pub fn new(device: Device, description: String, gpu: bool) -> Self {
+        Self {
+            device: Some((device, description, gpu)),
+            ..Self::default()
+        }
+    }
+
+    /// Carries out `request`, telling `emit` what happens: any progress, then one final reply.
+    pub async fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Reply)) {
+        let reply = match request {
+            Request::Start { backend } => {
+                if self.device.is_none() {
+                    self.device = Some(start(backend).await);
+                }
+                let (description, gpu) = self
+                    .device
+                    .as_ref()
+                    .map_or((String::new(), false), |(_, d, g)| (d.clone(), *g));
+                Reply::Started { description, gpu }
+            }
+            Request::LoadBackbone(source) => {
+                Reply::BackboneLoaded(self.load_backbone(source, emit).await)
+            }
+            Request::Analyse { frames, size } => Reply::Analysed(self.analyse(frames, size).await),
+            Request::LoadClassifier(source) => {
+                Reply::ClassifierLoaded(self.load_classifier(source).await)
+            }
+            Request::Classify { frames } => Reply::Classified(self.classify(frames).await),
+            Request::Aligned { data } => Reply::AlignedFlows(self.aligned(data).await),
+        };
+        emit(reply);
+    }
+
+    fn device(&self) -> Result<Device, String> {
+        self.device
+            .as_ref()
+            .map(|(d, ..)| d.clone())
+            .ok_or_else(|| "the engine has not been started".to_string())
+    }
+
+    fn backbone(&self) -> Result<(Arc<Dinov2>, String), String> {
+        self.backbone
+            .clone()
+            .ok_or_else(|| "no backbone is loaded".to_string())
+    }
+
+    async fn load_backbone(
+        &mut self,
+        source: BackboneSource,
+        emit: &mut dyn FnMut(Reply),
+    ) -> Result<BackboneInfo, String> {
+        let start = web_time::Instant::now();
+        let device = self.device()?;
+        // A classifier belongs to the backbone it was loaded on.
+        self.classifier = None;
+        self.backbone = None;
+        let model = load::backbone(&source, &device, emit).await?;
+        let name = source.label();
+        let info = BackboneInfo {
+            name: name.clone(),
+            config: model.config().clone(),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        self.backbone = Some((Arc::new(model), name));
+        Ok(info)
+    }
+
+    async fn analyse(&self, frames: [WireFrame; 2], size: u32) -> Result<AnalysedPair, String> {
+        let start = web_time::Instant::now();
+        let (backbone, _) = self.backbone()?;
+        let device = self.device()?;
+        let [a, b] = frames;
+        let (a, b) = (a.into_frame()?, b.into_frame()?);
+        let analysis = PairAnalysis::run_async(&backbone, [&a, &b], size, &device)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(AnalysedPair::new(analysis, start.elapsed().as_secs_f64()))
+    }
+
+    async fn load_classifier(
+        &mut self,
+        source: CheckpointSource,
+    ) -> Result<ClassifierInfo, String> {
+        let (backbone, name) = self.backbone()?;
+        let device = self.device()?;
+        self.classifier = None;
+        let bytes = load::checkpoint(&source).await?;
+        let model = AmClassifier::from_checkpoint_bytes(
+            bytes,
+            &source.label(),
+            (*backbone).clone(),
+            &name,
+            &device,
+        )
+        .map_err(|e| e.to_string())?;
+        let info = ClassifierInfo {
+            source,
+            config: model.config().clone(),
+        };
+        self.classifier = Some(Arc::new(model));
+        Ok(info)
+    }
+
+    fn classifier(&self) -> Result<Arc<AmClassifier>, String> {
+        self.classifier
+            .clone()
+            .ok_or_else(|| "no classifier is loaded".to_string())
+    }
+
+    /// Top-5 classes of `frames` (sampled by the UI as `amflow eval` samples them): short side
+    /// resized to the checkpoint's size, centre crop.
+    async fn classify(&self, frames: Vec<WireFrame>) -> Result<Vec<(String, f32)>, String> {
+        let model = self.classifier()?;
+        let device = self.device()?;
+        let frames: Vec<Frame> = frames
+            .into_iter()
+            .map(WireFrame::into_frame)
+            .collect::<Result<_, _>>()?;
+        let c = model.config();
+        let prep = Preprocess {
+            size: c.size as u32,
+            crop: Crop::Centre,
+        };
+        let clip = prep
+            .tensors(&frames, &device)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next()
+            .ok_or("no frames to classify")?; // [T, 3, S, S]
+        let logits = model
+            .forward(clip.unsqueeze::<5>())
+            .map_err(|e| e.to_string())?; // [1, C]
+        let probs = softmax(logits, 1).reshape([c.classes.len()]);
+        let values = read_back_async(probs).await.map_err(|e| e.to_string())?;
+        let mut ranked: Vec<(String, f32)> = c.classes.iter().cloned().zip(values).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        ranked.truncate(TOP);
+        Ok(ranked)
+    }
+
+    /// The classifier's aligning encoders on the column sums of a pair, for its AM blocks; one
+    /// read-back brings every block's `[N, D]` flow.
+    async fn aligned(&self, data: PairData) -> Result<Vec<(usize, PatchFlow)>, String> {
+        let classifier = self.classifier()?;
+        let device = self.device()?;
+        let (h, n) = (data.heads, data.tokens);
+        let d = classifier.config().backbone.hidden_size;
+        let prefix = 1 + classifier.config().backbone.num_register_tokens;
+        let mut blocks = Vec::new();
+        let mut flows = Vec::new();
+        for block in classifier.config().am_indices() {
+            let Some(colsum) = data.colsum.get(block) else {
+                continue;
+            };
+            let colsum =
+                Tensor::<3>::from_data(TensorData::new(colsum.clone(), [2, h, n]), &device);
+            if let Some(flow) = classifier.aligned_pair_flow(block, colsum) {
+                blocks.push(block);
+                flows.push(flow.reshape([n * d]));
+            }
+        }
+        if flows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = read_back_async(Tensor::cat(flows, 0))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(blocks
+            .into_iter()
+            .zip(values.chunks(n * d))
+            .map(|(block, v)| (block, PatchFlow::from_tokens(v, d, prefix)))
+            .collect())
+    }
+}
+
+/// The device the worker's model runs on: WebGPU when the browser offers it to workers (and
+/// the user did not ask for the CPU), else burn's CPU backend.
+async fn start(backend: Option<crate::backend::BackendKind>) -> (Device, String, bool) {
+    use crate::backend::BackendKind;
+    let cpu = |why: &str| (Device::flex(), format!("CPU (burn flex){why}"), false);
+    if backend == Some(BackendKind::Cpu) {
+        return cpu("");
+    }
+    match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let info = setup.adapter.get_info();
+            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+            let name = if info.name.is_empty() {
+                "the browser's adapter".to_string()
+            } else {
+                info.name
+            };
+            (
+                device,
+                format!(
+                    "GPU: {name} ({:?}{})",
+                    info.backend,
+                    if software { ", software" } else { "" }
+                ),
+                true,
+            )
+        }
+        Err(e) => cpu(&format!(" — no WebGPU adapter for the model ({e})")),
+    }
+}

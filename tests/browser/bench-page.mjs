@@ -1,0 +1,55 @@
+// The published page's load as a user meets it, in headless Chromium with a fresh profile:
+// bytes fetched before the first frame, first frame, the default weights fetched, the first
+// pair's maps on screen, the pair's time and the longest main-thread task while it computed.
+// For BENCHMARKS.md; not a test (nothing here is asserted).
+// usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [url, runs = '1'] = process.argv.slice(2);
+const noWebgpu = process.env.NO_WEBGPU === '1';
+const FLAGS = [
+  '--no-sandbox', '--use-angle=swiftshader',
+  ...(noWebgpu ? ['--disable-features=WebGPU'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan,CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies', '--use-vulkan=swiftshader']),
+  '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+
+for (let run = 0; run < Number(runs); run++) {
+  const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'amflow-bench-'));
+  const ctx = await chromium.launchPersistentContext(udd, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS,
+    viewport: { width: 1280, height: 900 },
+  });
+  const page = ctx.pages()[0] ?? await ctx.newPage();
+  page.on('console', m => { if (m.type() === 'error') console.log(`[console.error] ${m.text()}`); });
+  // Every response's size on the wire, page and worker alike, with when it finished.
+  const t0 = Date.now();
+  const responses = [];
+  page.on('requestfinished', async req => {
+    const sizes = await req.sizes().catch(() => null);
+    responses.push({ url: req.url(), at: Date.now() - t0, bytes: sizes ? sizes.responseBodySize + sizes.responseHeadersSize : 0 });
+  });
+  await page.goto(url, { waitUntil: 'commit' });
+  await page.waitForSelector('body[data-amflow-first-frame-ms]', { timeout: 600000 });
+  const firstFrame = Date.now() - t0;
+  await page.waitForSelector('body:is([data-amflow-backbone="building"], [data-amflow-backbone="ready"])', { timeout: 600000 });
+  const fetched = Date.now() - t0;
+  await page.waitForSelector('body[data-amflow="maps-ready"][data-amflow-maps-ms][data-amflow-longest-task-ms], body[data-amflow="error"]', { timeout: 600000 });
+  const maps = Date.now() - t0;
+  await page.waitForTimeout(500);
+  const said = await page.evaluate(() => ({ ...document.body.dataset }));
+  const before = responses.filter(r => r.at <= firstFrame).reduce((n, r) => n + r.bytes, 0);
+  const wasm = responses.filter(r => r.url.endsWith('.wasm')).map(r => `${path.basename(new URL(r.url).pathname)} ${(r.bytes / 1e6).toFixed(1)} MB`);
+  console.log(JSON.stringify({
+    run, compute: said.amflowCompute, state: said.amflow, error: said.amflowError,
+    bytes_before_first_frame_mb: +(before / 1e6).toFixed(2), first_frame_ms: firstFrame,
+    weights_fetched_ms: fetched, first_maps_ms: maps,
+    pair_ms: Number(said.amflowMapsMs), longest_task_ms: Number(said.amflowLongestTaskMs), wasm,
+  }));
+  await ctx.close();
+  fs.rmSync(udd, { recursive: true, force: true });
+}

@@ -1,0 +1,64 @@
+// Where the page's main thread spends its time while it loads and shows the first maps: the
+// DevTools protocol's sampling profiler on the page (not its worker), self time summed by
+// function, and the longest main-thread tasks the page itself saw. A tool, not a test.
+// usage: node profile.mjs <url> [top]     env NO_WEBGPU=1: the CPU fallback
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [url, top = '25'] = process.argv.slice(2);
+const noWebgpu = process.env.NO_WEBGPU === '1';
+const FLAGS = [
+  '--no-sandbox', '--use-angle=swiftshader',
+  ...(noWebgpu ? ['--disable-features=WebGPU'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan,CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies', '--use-vulkan=swiftshader']),
+  '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
+  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+];
+const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'amflow-profile-'));
+const ctx = await chromium.launchPersistentContext(udd, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS,
+  viewport: { width: 1280, height: 900 },
+});
+const page = ctx.pages()[0] ?? await ctx.newPage();
+const cdp = await ctx.newCDPSession(page);
+await cdp.send('Profiler.enable');
+await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+const ready = 'body[data-amflow="maps-ready"][data-amflow-longest-task-ms], body[data-amflow="error"]';
+// PROFILE=load: from navigation to the first maps; otherwise (the default) the second pair
+// only: after the first maps, the "frame t" slider is clicked and the next maps awaited.
+const load = process.env.PROFILE === 'load';
+if (load) await cdp.send('Profiler.start');
+await page.goto(url, { waitUntil: 'load' });
+await page.waitForSelector(ready, { timeout: 600000 });
+if (!load) {
+  await page.waitForTimeout(1000);
+  const before = await page.evaluate(() => document.body.dataset.amflowMapsMs);
+  await cdp.send('Profiler.start');
+  await page.mouse.click(Number(process.env.SLIDER_X || 90), Number(process.env.SLIDER_Y || 80));
+  await page.waitForFunction(b => document.body.dataset.amflow === 'maps-ready' && document.body.dataset.amflowMapsMs !== b, before, { timeout: 600000, polling: 100 });
+}
+await page.waitForTimeout(300);
+const { profile } = await cdp.send('Profiler.stop');
+const tasks = await page.evaluate(() => window.amflowLongTasks);
+const said = await page.evaluate(() => ({ ...document.body.dataset }));
+
+// Self time per node from the samples, then summed by function name.
+const byId = new Map(profile.nodes.map(n => [n.id, n]));
+const self = new Map();
+for (let i = 0; i < profile.samples.length; i++) {
+  const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  const node = byId.get(profile.samples[i]);
+  const f = node.callFrame;
+  const name = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
+  self.set(name, (self.get(name) ?? 0) + dt);
+}
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+console.log(`page says: maps ${said.amflowMapsMs} ms, longest task ${said.amflowLongestTaskMs} ms; long tasks: ${JSON.stringify(tasks.map(([s, d]) => [Math.round(s), Math.round(d)]))}`);
+console.log(`main thread, ${total.toFixed(0)} ms sampled:`);
+for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
+  console.log(`${ms.toFixed(1).padStart(9)} ms  ${name.slice(0, 140)}`);
+}
+await ctx.close();
+fs.rmSync(udd, { recursive: true, force: true });
