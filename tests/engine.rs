@@ -151,3 +151,10 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
     assert_eq!(back.data.colsum, direct.data.colsum);
     assert_eq!(back.scores, direct.scores);
 }
+
+/// The comparison every check here uses fails on NaN, which `f32::max` folds would let pass.
+#[test]
+#[should_panic(expected = "non-finite")]
+fn the_comparison_fails_on_nan() {
+    common::assert_close(&[0.0, f32::NAN], &[0.0, 0.0], 1.0, "a NaN");
+}

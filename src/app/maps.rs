@@ -39,6 +39,20 @@ struct Look {
 /// Aligned flow of the AM blocks of one pair: `(block index, flow)`.
 type AlignedFlows = Vec<(usize, PatchFlow)>;
 
+/// How long one frame may spend making map textures; the rest waits for the next frame, so
+/// that the page's thread is never held long by a backbone with many blocks.
+const TEXTURE_BUDGET_MS: f64 = 25.0;
+
+/// Map textures being made for a look and a pair, a few per frame.
+struct Making {
+    look: Look,
+    key: PairKey,
+    /// The maps before blending, with their labels.
+    maps: Vec<(image::RgbImage, String)>,
+    /// The textures made so far, in order.
+    done: Tiles,
+}
+
 /// Labelled map textures.
 type Tiles = Vec<(egui::TextureHandle, String)>;
 
@@ -82,6 +96,8 @@ pub struct MapsPanel {
     analysis: Option<(PairAnalysis, PairKey, f64)>,
     /// Map textures with their labels, for a look and a pair.
     textures: Option<(Tiles, Look, PairKey)>,
+    /// Textures on their way for another look or pair.
+    making: Option<Making>,
     /// The maps on screen before blending, with their labels: what "export maps as PNG…" writes.
     shown: Vec<(image::RgbImage, String)>,
     /// The aligned flows of the pair analysed, for which classifier (its address).
@@ -126,6 +142,7 @@ impl MapsPanel {
             job: None,
             analysis: None,
             textures: None,
+            making: None,
             shown: Vec::new(),
             aligned: None,
             aligned_job: None,
@@ -239,20 +256,84 @@ impl MapsPanel {
     }
 
     fn refresh_textures(&mut self, ctx: &egui::Context) {
-        let Some((analysis, key, _)) = &self.analysis else {
+        let Some((_, key, _)) = &self.analysis else {
             return;
         };
         if matches!(&self.textures, Some((_, look, k)) if *look == self.look && k == key) {
             return;
         }
         let look = self.look;
-        let (w, h) = analysis.frames[0].dimensions();
-        let maps: Vec<(image::RgbImage, String)> = if look.aligned {
-            let Some((flows, k, _)) = &self.aligned else {
-                return;
+        let key = *key;
+        if !matches!(&self.making, Some(m) if m.look == look && m.key == key) {
+            // Another opacity alone re-blends the same maps.
+            let same_colours = |m: &Making| {
+                m.key == key
+                    && (m.look.view, m.look.basis, m.look.aligned)
+                        == (look.view, look.basis, look.aligned)
             };
+            let maps = match self.making.take() {
+                Some(m) if same_colours(&m) => m.maps,
+                _ => match self.coloured(look) {
+                    Some(maps) => maps,
+                    None => return,
+                },
+            };
+            self.making = Some(Making {
+                look,
+                key,
+                maps,
+                done: Vec::new(),
+            });
+        }
+        let (Some(making), Some((analysis, ..))) = (&mut self.making, &self.analysis) else {
+            return;
+        };
+        let start = now_ms();
+        while let Some((map, label)) = making.maps.get(making.done.len()) {
+            let i = making.done.len();
+            let image = blend(&analysis.frames[0], map, look.opacity);
+            let colour = egui::ColorImage::from_rgb(
+                [image.width() as usize, image.height() as usize],
+                image.as_raw(),
+            );
+            let texture =
+                ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST);
+            making.done.push((texture, label.clone()));
+            if now_ms() - start > TEXTURE_BUDGET_MS {
+                break;
+            }
+        }
+        if making.done.len() < making.maps.len() {
+            ctx.request_repaint();
+            return;
+        }
+        let Some(Making { done, maps, .. }) = self.making.take() else {
+            return;
+        };
+        if let Some((asked, t0)) = self.requested
+            && asked == key
+        {
+            let t1 = now_ms();
+            self.timing = Some(PairTiming {
+                key: asked,
+                maps_ms: t1 - t0,
+                window: (t0, t1),
+            });
+            self.requested = None;
+        }
+        self.textures = Some((done, look, key));
+        self.shown = maps;
+    }
+
+    /// Every block's map of the pair analysed in `look`, with its label; `None` while the
+    /// aligned flows it needs are not there.
+    fn coloured(&self, look: Look) -> Option<Vec<(image::RgbImage, String)>> {
+        let (analysis, key, _) = self.analysis.as_ref()?;
+        let (w, h) = analysis.frames[0].dimensions();
+        Some(if look.aligned {
+            let (flows, k, _) = self.aligned.as_ref()?;
             if k != key {
-                return;
+                return None;
             }
             let blocks: Vec<PatchFlow> = flows.iter().map(|(_, f)| f.clone()).collect();
             colour_blocks(&blocks, look.view, look.basis)
@@ -282,34 +363,7 @@ impl MapsPanel {
                     (map, label)
                 })
                 .collect()
-        };
-        let textures = maps
-            .iter()
-            .enumerate()
-            .map(|(i, (map, label))| {
-                let image = blend(&analysis.frames[0], map, look.opacity);
-                let colour = egui::ColorImage::from_rgb(
-                    [image.width() as usize, image.height() as usize],
-                    image.as_raw(),
-                );
-                let texture =
-                    ctx.load_texture(format!("map{i}"), colour, egui::TextureOptions::NEAREST);
-                (texture, label.clone())
-            })
-            .collect();
-        if let Some((asked, t0)) = self.requested
-            && asked == *key
-        {
-            let t1 = now_ms();
-            self.timing = Some(PairTiming {
-                key: asked,
-                maps_ms: t1 - t0,
-                window: (t0, t1),
-            });
-            self.requested = None;
-        }
-        self.textures = Some((textures, look, *key));
-        self.shown = maps;
+        })
     }
 
     /// Settings and the map grid.
