@@ -158,6 +158,12 @@ impl MapsPanel {
         }
     }
 
+    /// Seconds of model work of the pair analysed (in the engine, from the request's arrival to
+    /// its flows read back).
+    pub fn model_seconds(&self) -> Option<f64> {
+        self.analysis.as_ref().map(|(_, _, seconds)| *seconds)
+    }
+
     /// Whether the maps of the clip's pair `key` are on screen at the current input size.
     pub fn ready(&self, key: PairKey) -> bool {
         let key = (key.0, key.1, key.2, self.size);

@@ -71,7 +71,7 @@ pub struct AmflowApp {
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
     /// What the page was last told of the backbone, the classifier and the last pair's timing.
-    measures: (&'static str, &'static str, String, String),
+    measures: (&'static str, &'static str, String, String, String),
 }
 
 /// The engine for the app: natively a thread running the model on the GPU eframe draws with
@@ -148,7 +148,7 @@ impl AmflowApp {
             },
             backbone: launch.backbone,
             marker: ("", 0, String::new()),
-            measures: ("", "", String::new(), String::new()),
+            measures: ("", "", String::new(), String::new(), String::new()),
         }
     }
 
@@ -239,7 +239,8 @@ impl AmflowApp {
     /// classifier (`data-amflow-classifier`: see [`PredictPanel::status`]), and what the
     /// last pair took: `data-amflow-maps-ms` (from the request to the maps on screen) and
     /// `data-amflow-longest-task-ms` (the longest main-thread task meanwhile, 0 when none
-    /// reached the 50 ms the browser reports). A no-op natively.
+    /// reached the 50 ms the browser reports) and `data-amflow-pair-model-ms` (the engine's
+    /// own time for the pair). A no-op natively.
     fn mark_measures(&mut self) {
         let backbone = match &self.state {
             State::Loading(loading) if loading.fetching() => "fetching",
@@ -256,7 +257,12 @@ impl AmflowApp {
                     maps::longest_task_ms(t.window).map_or(String::new(), |l| format!("{l:.0}")),
                 )
             });
-        let measures = (backbone, self.predict.status(), maps_ms, longest);
+        // The engine's own time for the pair (the model work, without the trip to and from it).
+        let model_ms = self
+            .maps
+            .model_seconds()
+            .map_or(String::new(), |s| format!("{:.0}", s * 1e3));
+        let measures = (backbone, self.predict.status(), maps_ms, longest, model_ms);
         if self.measures == measures {
             return;
         }
@@ -284,6 +290,9 @@ impl AmflowApp {
             }
             if !measures.3.is_empty() {
                 let _ = dataset.set("amflowLongestTaskMs", &measures.3);
+            }
+            if !measures.4.is_empty() {
+                let _ = dataset.set("amflowPairModelMs", &measures.4);
             }
         }
         self.measures = measures;
@@ -393,6 +402,11 @@ impl eframe::App for AmflowApp {
                 Err(e) => State::Failed(e),
             };
         }
+        // The pair's maps are asked for before the side panel asks for the classifier: the
+        // engine works in order, and the maps are what the user waits for first.
+        if matches!(self.state, State::Ready(_)) {
+            self.maps.update(&self.engine, self.clip.current_pair());
+        }
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {
                 self.clip.open_controls(ui);
@@ -420,7 +434,6 @@ impl eframe::App for AmflowApp {
                 self.clip.ui(ui);
                 if matches!(self.state, State::Ready(_)) {
                     ui.separator();
-                    self.maps.update(&self.engine, self.clip.current_pair());
                     self.maps.set_classifier(self.predict.model());
                     self.maps.maps_ui(ui);
                 }
