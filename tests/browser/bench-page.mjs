@@ -48,7 +48,7 @@ for (let run = 0; run < Number(runs); run++) {
     run, compute: said.amflowCompute, state: said.amflow, error: said.amflowError,
     bytes_before_first_frame_mb: +(before / 1e6).toFixed(2), first_frame_ms: firstFrame,
     weights_fetched_ms: fetched, first_maps_ms: maps,
-    pair_ms: Number(said.amflowMapsMs), longest_task_ms: Number(said.amflowLongestTaskMs), wasm,
+    pair_ms: Number(said.amflowMapsMs), pair_model_ms: Number(said.amflowPairModelMs), longest_task_ms: Number(said.amflowLongestTaskMs), wasm,
   }));
   await ctx.close();
   fs.rmSync(udd, { recursive: true, force: true });
