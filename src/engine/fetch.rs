@@ -108,12 +108,11 @@ fn network(url: &str) -> impl Fn(wasm_bindgen::JsValue) -> FetchError + '_ {
     }
 }
 
-/// A GET of `url`; `revalidate` asks the browser's HTTP cache to check with the server.
-async fn get(url: &str, revalidate: bool) -> Result<Response, FetchError> {
+/// A GET of `url`, through the browser's HTTP cache as `mode` says (`Default`; `NoCache`
+/// revalidates with the server; `Reload` goes to the server and stores what it sends).
+async fn get(url: &str, mode: RequestCache) -> Result<Response, FetchError> {
     let init = RequestInit::new();
-    if revalidate {
-        init.set_cache(RequestCache::NoCache);
-    }
+    init.set_cache(mode);
     let response: Response = JsFuture::from(scope_fetch(url, &init)?)
         .await
         .map_err(network(url))?
@@ -139,7 +138,7 @@ pub async fn fetch_bytes(url: &str, progress: Progress<'_>) -> Result<Vec<u8>, F
     {
         return read(url, response, None, progress).await;
     }
-    let response = get(url, false).await?;
+    let response = get(url, RequestCache::Default).await?;
     let bytes = read(url, response.clone().map_err(network(url))?, None, progress).await?;
     if let Some(cache) = &cache {
         // A failed cache write only costs a download next time.
@@ -151,7 +150,7 @@ pub async fn fetch_bytes(url: &str, progress: Progress<'_>) -> Result<Vec<u8>, F
 /// The page's manifest, `amflow-assets.json` beside `index.html`, revalidated with the server
 /// so that a new release's manifest is seen at once.
 pub async fn manifest() -> Result<Manifest, FetchError> {
-    let response = get(manifest::FILE, true).await?;
+    let response = get(manifest::FILE, RequestCache::NoCache).await?;
     let text = JsFuture::from(response.text().map_err(network(manifest::FILE))?)
         .await
         .map_err(network(manifest::FILE))?
@@ -171,10 +170,14 @@ pub async fn fetch_asset(
     // The hash in the URL: the cache key of this release's copy, and past any HTTP cache.
     let url = format!("{path}?sha256={}", entry.sha256);
     let cache = open_cache().await;
+    // After a copy failed its check, the next comes from the server itself: the browser's HTTP
+    // cache may hold the same bad bytes.
+    let mut mode = RequestCache::Default;
     if let Some(cache) = &cache
         && let Ok(hit) = JsFuture::from(cache.match_with_str(&url)).await
         && let Ok(response) = hit.dyn_into::<Response>()
     {
+        mode = RequestCache::Reload;
         let bytes = read(&url, response, Some(entry), &mut *progress).await;
         match bytes.map(|b| entry.check(path, &b).map(|()| b)) {
             Ok(Ok(bytes)) => return Ok(bytes),
@@ -190,7 +193,8 @@ pub async fn fetch_asset(
     let mut tries = 0;
     let mut bytes = loop {
         tries += 1;
-        let response = get(&url, false).await?;
+        let response = get(&url, mode).await?;
+        mode = RequestCache::Reload;
         let bytes = match read(&url, response, Some(entry), &mut *progress).await {
             Err(FetchError::TooLong { .. }) if tries < 2 => continue,
             other => other?,

@@ -3,22 +3,17 @@
 // function, and the longest main-thread tasks the page itself saw. A tool, not a test.
 // usage: node profile.mjs <url> [top]     env NO_WEBGPU=1: the CPU fallback
 import { chromium } from 'playwright-core';
+import { EXECUTABLE, chromiumFlags } from './chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const [url, top = '25'] = process.argv.slice(2);
 const noWebgpu = process.env.NO_WEBGPU === '1';
-const FLAGS = [
-  '--no-sandbox', '--use-angle=swiftshader',
-  ...(noWebgpu ? ['--disable-features=WebGPU'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan,CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies', '--use-vulkan=swiftshader']),
-  '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+const FLAGS = chromiumFlags(noWebgpu);
 const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'amflow-profile-'));
 const ctx = await chromium.launchPersistentContext(udd, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS,
+  executablePath: EXECUTABLE, headless: true, args: FLAGS,
   viewport: { width: 1280, height: 900 },
 });
 const page = ctx.pages()[0] ?? await ctx.newPage();

@@ -9,6 +9,7 @@
 //   env NO_WEBGPU=1 runs the model on the CPU fallback (the weights do not depend on it).
 // exit 0: all three hold; 1: one failed (screenshots in out-dir); 2: launch error.
 import { chromium } from 'playwright-core';
+import { EXECUTABLE, chromiumFlags } from './chromium.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
@@ -19,13 +20,7 @@ const WEIGHTS = 'dinov2-small/model.safetensors';
 const CHECKPOINT = 'demo/synth-classifier.safetensors';
 const TIMEOUT = 240000;
 const noWebgpu = process.env.NO_WEBGPU === '1';
-const FLAGS = [
-  '--no-sandbox', '--use-angle=swiftshader',
-  ...(noWebgpu ? ['--disable-features=WebGPU'] : ['--enable-unsafe-webgpu', '--enable-features=Vulkan,CDPScreenshotNewSurface,SkipListAccountsWithoutGaiaCookies', '--use-vulkan=swiftshader']),
-  '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
+const FLAGS = chromiumFlags(noWebgpu);
 
 const logLines = () => fs.readFileSync(serverLog, 'utf8').split('\n').filter(Boolean);
 const fetchedSince = (start, file) => logLines().slice(start).filter(l => l.startsWith(`GET /${file}`));
@@ -43,7 +38,7 @@ const udd = fs.mkdtempSync(path.join(outDir, '.udd-'));
 let ctx;
 try {
   ctx = await chromium.launchPersistentContext(udd, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: FLAGS,
+    executablePath: EXECUTABLE, headless: true, args: FLAGS,
     viewport: { width: 1280, height: 900 }, timeout: 60000,
   });
 } catch (e) { console.error('launch failed:', e.message); process.exit(2); }
