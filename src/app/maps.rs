@@ -47,7 +47,9 @@ const TEXTURE_BUDGET_MS: f64 = 25.0;
 struct Making {
     look: Look,
     key: PairKey,
-    /// The maps before blending, with their labels.
+    /// Every block's colour per patch, with its label.
+    colours: Vec<(Vec<[u8; 3]>, String)>,
+    /// The maps rendered so far at the frames' size, before blending, with their labels.
     maps: Vec<(image::RgbImage, String)>,
     /// The textures made so far, in order.
     done: Tiles,
@@ -277,16 +279,17 @@ impl MapsPanel {
                     && (m.look.view, m.look.basis, m.look.aligned)
                         == (look.view, look.basis, look.aligned)
             };
-            let maps = match self.making.take() {
-                Some(m) if same_colours(&m) => m.maps,
+            let (colours, maps) = match self.making.take() {
+                Some(m) if same_colours(&m) => (m.colours, m.maps),
                 _ => match self.coloured(look) {
-                    Some(maps) => maps,
+                    Some(colours) => (colours, Vec::new()),
                     None => return,
                 },
             };
             self.making = Some(Making {
                 look,
                 key,
+                colours,
                 maps,
                 done: Vec::new(),
             });
@@ -295,8 +298,17 @@ impl MapsPanel {
             return;
         };
         let start = now_ms();
-        while let Some((map, label)) = making.maps.get(making.done.len()) {
+        let (w, h) = analysis.frames[0].dimensions();
+        while let Some((colours, label)) = making.colours.get(making.done.len()) {
             let i = making.done.len();
+            if making.maps.len() <= i {
+                making
+                    .maps
+                    .push((render(colours, analysis.grid, w, h), label.clone()));
+            }
+            let Some((map, _)) = making.maps.get(i) else {
+                break;
+            };
             let image = blend(&analysis.frames[0], map, look.opacity);
             let colour = egui::ColorImage::from_rgb(
                 [image.width() as usize, image.height() as usize],
@@ -309,7 +321,7 @@ impl MapsPanel {
                 break;
             }
         }
-        if making.done.len() < making.maps.len() {
+        if making.done.len() < making.colours.len() {
             ctx.request_repaint();
             return;
         }
@@ -331,11 +343,11 @@ impl MapsPanel {
         self.shown = maps;
     }
 
-    /// Every block's map of the pair analysed in `look`, with its label; `None` while the
-    /// aligned flows it needs are not there.
-    fn coloured(&self, look: Look) -> Option<Vec<(image::RgbImage, String)>> {
+    /// Every block's colour per patch for the pair analysed in `look`, with its label; `None`
+    /// while the aligned flows it needs are not there. (Rendering them at the frames' size is
+    /// left to the frame budget.)
+    fn coloured(&self, look: Look) -> Option<Vec<(Vec<[u8; 3]>, String)>> {
         let (analysis, key, _) = self.analysis.as_ref()?;
-        let (w, h) = analysis.frames[0].dimensions();
         Some(if look.aligned {
             let (flows, k, _) = self.aligned.as_ref()?;
             if k != key {
@@ -343,22 +355,16 @@ impl MapsPanel {
             }
             let blocks: Vec<PatchFlow> = flows.iter().map(|(_, f)| f.clone()).collect();
             colour_blocks(&blocks, look.view, look.basis)
-                .iter()
+                .into_iter()
                 .zip(flows)
-                .map(|(c, (i, _))| {
-                    (
-                        render(c, analysis.grid, w, h),
-                        format!("block {}  aligned", i + 1),
-                    )
-                })
+                .map(|(c, (i, _))| (c, format!("block {}  aligned", i + 1)))
                 .collect()
         } else {
-            analysis
-                .maps(look.view, look.basis)
+            colour_blocks(&analysis.blocks, look.view, look.basis)
                 .into_iter()
                 .zip(&analysis.scores)
                 .enumerate()
-                .map(|(i, (map, score))| {
+                .map(|(i, (c, score))| {
                     let am = self.selected.get(i).copied().unwrap_or(false);
                     let label = format!(
                         "block {}  {:+.2}{}",
@@ -366,7 +372,7 @@ impl MapsPanel {
                         score.score,
                         if am { "  AM" } else { "" }
                     );
-                    (map, label)
+                    (c, label)
                 })
                 .collect()
         })
