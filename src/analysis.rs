@@ -65,16 +65,13 @@ impl PairData {
         Ok(Self::split(shape, read_back(all)?))
     }
 
-    /// [`PairData::compute`] with an asynchronous read-back, as the browser's WebGPU needs.
-    /// The model runs in the engine's worker, whose thread has nothing else to do: the blocks
-    /// run one after the other without pausing in between.
+    /// [`PairData::compute`] with an asynchronous read-back, as the browser's WebGPU needs
+    /// (the model runs in the engine's worker there, so nothing else waits for the pass).
     pub async fn compute_async(
         backbone: &Dinov2,
         pixels: Tensor<4>,
     ) -> Result<Self, AnalysisError> {
-        let between = || std::future::ready(());
-        let flows = crate::flow::pair_flows_stepwise(backbone, pixels, between).await?;
-        let (shape, all) = Self::flatten(flows);
+        let (shape, all) = Self::flatten(pair_flows(backbone, pixels)?);
         Ok(Self::split(shape, read_back_async(all).await?))
     }
 
@@ -250,20 +247,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_stepwise_browser_path_gives_the_same_flows() {
+    fn the_asynchronous_read_back_gives_the_same_flows() {
         let device = Device::flex();
         let dir = crate::test_support::tiny_dinov2_dir();
         let backbone = Dinov2::load_dir(dir, &device).unwrap_or_else(|e| panic!("{e}"));
         let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
         let at_once =
             PairData::compute(&backbone, pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let stepwise = crate::engine::block_on(PairData::compute_async(&backbone, pixels))
+        let read_async = crate::engine::block_on(PairData::compute_async(&backbone, pixels))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(at_once.vanilla.len(), 2);
-        assert_eq!(at_once.vanilla, stepwise.vanilla);
-        assert_eq!(at_once.colsum.len(), stepwise.colsum.len());
-        for (a, b) in at_once.colsum.iter().zip(&stepwise.colsum) {
-            // softmax(logits) vs the block's own probabilities: the same up to rounding.
+        assert_eq!(at_once.vanilla, read_async.vanilla);
+        assert_eq!(at_once.colsum.len(), read_async.colsum.len());
+        for (a, b) in at_once.colsum.iter().zip(&read_async.colsum) {
             assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5));
         }
     }

@@ -249,21 +249,6 @@ impl AmClassifier {
         Ok(self.finish(pass))
     }
 
-    /// [`AmClassifier::forward`] awaiting `between()` after every block, so that on the
-    /// browser's single thread the page keeps drawing during a prediction. Same result.
-    pub async fn forward_stepwise<F: std::future::Future<Output = ()>>(
-        &self,
-        clips: Tensor<5>,
-        mut between: impl FnMut() -> F,
-    ) -> Result<Tensor<2>, InputError> {
-        let mut pass = self.start(clips)?;
-        while pass.next < self.backbone.blocks().len() {
-            pass = self.step(pass);
-            between().await;
-        }
-        Ok(self.finish(pass))
-    }
-
     /// Embeds every frame of the clips.
     fn start(&self, clips: Tensor<5>) -> Result<Pass, InputError> {
         let [b, t, c, hh, ww] = clips.dims();
@@ -495,34 +480,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn stepwise_forward_gives_the_same_logits_and_yields_after_every_block() {
-        // The browser's prediction path (forward_stepwise) against the plain forward pass.
-        let device = Device::flex();
-        let backbone = tiny(&device);
-        let blocks = backbone.blocks().len();
-        let cfg = config(
-            &backbone,
-            vec![1, 2],
-            FlowKind::Vanilla,
-            TpmKind::Transformer,
-        );
-        let model = AmClassifier::new(backbone, cfg, &device);
-        let clips = Tensor::<5>::random([1, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
-        let plain = values(
-            model
-                .forward(clips.clone())
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
-        let mut yields = 0;
-        let stepwise = crate::engine::block_on(model.forward_stepwise(clips, || {
-            yields += 1;
-            std::future::ready(())
-        }))
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(values(stepwise), plain);
-        assert_eq!(yields, blocks);
     }
 }

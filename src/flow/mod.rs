@@ -78,26 +78,3 @@ fn check_pair(pixels: &Tensor<4>) -> Result<(), InputError> {
         found => Err(InputError::Batch { found, expected: 2 }),
     }
 }
-
-/// [`pair_flows`] one block at a time, awaiting `between()` after each: on a single thread (the
-/// browser's CPU fallback, where every operation runs on the page's thread) the page can draw
-/// between blocks instead of freezing for the whole pass. Same results as [`pair_flows`].
-pub async fn pair_flows_stepwise<F: std::future::Future<Output = ()>>(
-    backbone: &Dinov2,
-    pixels: Tensor<4>,
-    mut between: impl FnMut() -> F,
-) -> Result<PairFlows, InputError> {
-    check_pair(&pixels)?;
-    let mut z = backbone.embed(pixels)?; // [2, N, D]
-    let mut vanilla = Vec::with_capacity(backbone.blocks().len());
-    let mut colsum = Vec::with_capacity(backbone.blocks().len());
-    for block in backbone.blocks() {
-        let out = block.forward(z);
-        let (flow, sums) = block_flows(&Fused, out.logits, out.probs);
-        vanilla.push(flow);
-        colsum.push(sums);
-        z = out.tokens;
-        between().await;
-    }
-    Ok(PairFlows { vanilla, colsum })
-}

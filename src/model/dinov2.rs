@@ -30,7 +30,7 @@ use super::config::{Activation, Dinov2Config};
 use super::error::WeightsProblem;
 use super::error::{BackboneError, InputError};
 use super::interpolate::bicubic_matrix;
-use super::weights::{Checkpoint, load_dinov2, load_dinov2_stepwise};
+use super::weights::{Checkpoint, load_dinov2};
 use crate::cpu::gelu::gelu;
 use crate::cpu::softmax::softmax_last;
 
@@ -352,27 +352,6 @@ impl Dinov2 {
             .map_err(|problem| parts.weights_error(problem))
     }
 
-    /// [`Dinov2::from_bytes`] awaiting `between()` after the embeddings and after every block,
-    /// so that on the browser's single thread the page keeps drawing while a backbone loads.
-    pub async fn from_bytes_stepwise<F: std::future::Future<Output = ()>>(
-        config_json: &str,
-        weights: &[u8],
-        source: &str,
-        device: &Device,
-        between: impl FnMut() -> F,
-    ) -> Result<Self, BackboneError> {
-        let parts = Parts::parse(config_json, weights, source)?;
-        load_dinov2_stepwise(
-            &parts.config,
-            parts.activation,
-            &parts.ckpt,
-            device,
-            between,
-        )
-        .await
-        .map_err(|problem| parts.weights_error(problem))
-    }
-
     /// Loads a Hugging Face model folder holding `config.json` and `model.safetensors`.
     ///
     /// The configuration is read and validated first, so a bad `config.json` is reported
@@ -565,49 +544,6 @@ mod tests {
         let expected = [silu(1.0) * 2.0, silu(2.0) * -2.0];
         for (a, b) in out.iter().zip(expected) {
             assert!((a - b).abs() < 1e-6, "{out:?} vs {expected:?}");
-        }
-    }
-
-    #[test]
-    fn stepwise_loading_builds_the_same_backbone_and_yields_after_every_block() {
-        let device = Device::flex();
-        let dir = crate::test_support::tiny_dinov2_dir();
-        let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
-        let weights = std::fs::read(dir.join("model.safetensors")).unwrap_or_default();
-        let plain = Dinov2::from_bytes(&config, &weights, "tiny", &device)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut yields = 0;
-        let stepwise = crate::engine::block_on(Dinov2::from_bytes_stepwise(
-            &config,
-            &weights,
-            "tiny",
-            &device,
-            || {
-                yields += 1;
-                std::future::ready(())
-            },
-        ))
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(yields, plain.blocks().len() + 1);
-        let pixels = Tensor::<4>::random(
-            [1, 3, 28, 28],
-            burn::tensor::Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let a = plain.forward_with(pixels.clone(), Capture::default());
-        let b = stepwise.forward_with(pixels, Capture::default());
-        match (a, b) {
-            (Ok(a), Ok(b)) => assert_eq!(
-                a.last_hidden_state
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default(),
-                b.last_hidden_state
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default()
-            ),
-            _ => panic!("both backbones take a 28×28 frame"),
         }
     }
 }

@@ -219,25 +219,6 @@ fn load_embeddings(
     })
 }
 
-/// [`load_dinov2`] with `between()` awaited after the embeddings and after every block: on the
-/// page's single thread the page draws between them instead of freezing for the whole load.
-pub async fn load_dinov2_stepwise<F: std::future::Future<Output = ()>>(
-    config: &Dinov2Config,
-    activation: Activation,
-    ckpt: &Checkpoint<'_>,
-    device: &Device,
-    mut between: impl FnMut() -> F,
-) -> Result<Dinov2, WeightsProblem> {
-    let embeddings = load_embeddings(config, ckpt, device)?;
-    between().await;
-    let mut blocks = Vec::with_capacity(config.num_hidden_layers);
-    for i in 0..config.num_hidden_layers {
-        blocks.push(load_block(config, activation, ckpt, i, device)?);
-        between().await;
-    }
-    assemble(config, embeddings, blocks, ckpt, device)
-}
-
 /// Transformer block `i` (`encoder.layer.{i}.*`).
 fn load_block(
     config: &Dinov2Config,
