@@ -1,17 +1,29 @@
 //! A frame pair through the whole pipeline: preprocess, backbone, every block's AM flow,
 //! block scores, and the maps. What `amflow maps`, `amflow blocks` and the app share.
 
+//! Without the `model` feature (the web page's UI module) the results remain: what the engine
+//! sends back, with the maps and figure made from it.
+
+#[cfg(feature = "model")]
 use burn::tensor::{Device, Tensor};
 use image::RgbImage;
 
+#[cfg(feature = "model")]
 use crate::flow::{PairFlows, pair_flows};
 use crate::maps::figure::{Panel, grid_image};
-use crate::maps::ranking::{BlockScore, patch_motion, score_block};
+use crate::maps::ranking::BlockScore;
+#[cfg(feature = "model")]
+use crate::maps::ranking::{patch_motion, score_block};
 use crate::maps::{BasisKind, Grid, PatchFlow, View, colour_blocks, render};
+#[cfg(feature = "model")]
 use crate::model::{Dinov2, InputError};
+#[cfg(feature = "model")]
+use crate::video::ClipError;
+use crate::video::Frame;
+#[cfg(feature = "model")]
 use crate::video::preprocess::{Crop, Preprocess};
-use crate::video::{ClipError, Frame};
 
+#[cfg(feature = "model")]
 /// What can go wrong between frames and maps.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -26,6 +38,7 @@ pub enum AnalysisError {
     Readback(String),
 }
 
+#[cfg(feature = "model")]
 /// Reads a tensor back as `f32` values.
 pub fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
     t.into_data()
@@ -33,6 +46,7 @@ pub fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError
         .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
 }
 
+#[cfg(feature = "model")]
 /// [`read_back`] as the browser's WebGPU needs it: asynchronously there, at once natively.
 pub async fn read_back_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
     #[cfg(target_arch = "wasm32")]
@@ -57,6 +71,7 @@ pub struct PairData {
     pub colsum: Vec<Vec<f32>>,
 }
 
+#[cfg(feature = "model")]
 impl PairData {
     /// Runs the backbone on normalised `pixels` `[2, 3, H, W]` and reads every block's vanilla
     /// flow and column sums back.
@@ -107,6 +122,7 @@ impl PairData {
     }
 }
 
+#[cfg(feature = "model")]
 /// The pair as the backbone sees it: both frames with the short side resized to `size` and the
 /// long side cropped to whole patches, their patch grid, and the normalised pixels
 /// `[2, 3, H, W]`.
@@ -121,6 +137,13 @@ fn prepare(
         size,
         crop: Crop::Full { patch },
     };
+    // The backbone's input size, checked before the frames are resized to it: a size past what
+    // the backbone takes is refused here instead of aborting on the resize's allocation.
+    let (w, h) = frames[0].dimensions();
+    let (rw, rh) = prep.resized_size(w, h);
+    if let Some(&(_, _, cw, ch)) = prep.crop_boxes(rw, rh).first() {
+        backbone.check_input([2, 3, ch as usize, cw as usize])?;
+    }
     let pair = [frames[0].clone(), frames[1].clone()];
     let crops = prep.crops(&pair).into_iter().next().unwrap_or_default();
     let [a, b] = <[Frame; 2]>::try_from(crops)
@@ -151,6 +174,7 @@ pub struct PairAnalysis {
     pub scores: Vec<BlockScore>,
 }
 
+#[cfg(feature = "model")]
 impl PairAnalysis {
     /// Analyses frames `t` and `t+k`: short side resized to `size`, the long side cropped to
     /// whole patches (the whole frame, not a centre square), through the backbone.
@@ -199,7 +223,9 @@ impl PairAnalysis {
             scores,
         }
     }
+}
 
+impl PairAnalysis {
     /// Every block's map as an image the size of the frames.
     pub fn maps(&self, view: View, basis: BasisKind) -> Vec<RgbImage> {
         let (w, h) = self.frames[0].dimensions();
@@ -240,7 +266,7 @@ impl PairAnalysis {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "model"))]
 mod tests {
     use burn::tensor::Distribution;
 

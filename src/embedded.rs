@@ -5,10 +5,10 @@
 //! at once, and a new release does not make the browser fetch the weights again); it fetches
 //! them with a progress bar, checked against the build's manifest ([`crate::manifest`]).
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 use burn::tensor::Device;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 use crate::model::{BackboneError, Dinov2};
 
 /// How the embedded backbone is named to users.
@@ -23,7 +23,7 @@ pub const CONFIG_JSON: &str = include_str!("../assets/dinov2-small/config.json")
 pub static WEIGHTS: &[u8] = include_bytes!("../assets/dinov2-small/model.safetensors");
 
 /// Loads the embedded backbone on `device`, widening its weights to f32.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
     Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device)
 }

@@ -10,7 +10,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 fn main() -> std::process::ExitCode {
     use amflow::cli::{Cli, Command};
     use clap::Parser;
@@ -51,37 +51,7 @@ fn main() -> std::process::ExitCode {
             amflow::cli::maps::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
                 .map_err(Into::into)
         }
-        None => {
-            let launch = amflow::app::Launch {
-                backbone: match cli.backbone.clone() {
-                    None => amflow::app::BackboneSource::Embedded,
-                    Some(p) if p.to_string_lossy().contains("://") => {
-                        amflow::app::BackboneSource::Url(p.to_string_lossy().into_owned())
-                    }
-                    Some(p) => amflow::app::BackboneSource::Dir(p),
-                },
-                backend: cli.backend,
-                checkpoint: cli
-                    .checkpoint
-                    .clone()
-                    .map(amflow::app::CheckpointSource::Path),
-                clip: cli
-                    .clip
-                    .clone()
-                    .map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Path),
-            };
-            let options = eframe::NativeOptions {
-                viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
-                wgpu_options: amflow::app::gpu::wgpu_configuration(),
-                ..Default::default()
-            };
-            eframe::run_native(
-                "amflow",
-                options,
-                Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch)))),
-            )
-            .map_err(|e| e.to_string().into())
-        }
+        None => run_app(&cli),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -92,10 +62,58 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The desktop app, when no subcommand is given.
+#[cfg(all(not(target_arch = "wasm32"), feature = "model", feature = "app"))]
+fn run_app(cli: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let launch = amflow::app::Launch {
+        backbone: match cli.backbone.clone() {
+            None => amflow::app::BackboneSource::Embedded,
+            Some(p) if p.to_string_lossy().contains("://") => {
+                amflow::app::BackboneSource::Url(p.to_string_lossy().into_owned())
+            }
+            Some(p) => amflow::app::BackboneSource::Dir(p),
+        },
+        backend: cli.backend,
+        checkpoint: cli
+            .checkpoint
+            .clone()
+            .map(amflow::app::CheckpointSource::Path),
+        clip: cli
+            .clip
+            .clone()
+            .map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Path),
+    };
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
+        wgpu_options: amflow::app::gpu::wgpu_configuration(),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "amflow",
+        options,
+        Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch)))),
+    )
+    .map_err(|e| e.to_string().into())
+}
+
+#[cfg(all(not(target_arch = "wasm32"), feature = "model", not(feature = "app")))]
+fn run_app(_: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
+    Err(
+        "this amflow was built without the app (the `app` feature): give a subcommand (--help)"
+            .into(),
+    )
+}
+
+#[cfg(all(not(target_arch = "wasm32"), not(feature = "model")))]
+fn main() -> std::process::ExitCode {
+    eprintln!("this amflow was built without the model (the `model` feature)");
+    std::process::ExitCode::FAILURE
+}
+
 /// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo,
 /// `?backbone=URL` a backbone folder (`config.json` + `model.safetensors`) instead of the
 /// embedded one, `?backend=cpu` keeps the model off the GPU.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 fn launch_from_url() -> amflow::app::Launch {
     let params = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -117,7 +135,12 @@ fn launch_from_url() -> amflow::app::Launch {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "app")))]
+fn main() {
+    web_sys::console::error_1(&"this module was built without the app (the `app` feature)".into());
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "app"))]
 fn main() {
     use wasm_bindgen::JsCast;
 

@@ -7,23 +7,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use amflow::analysis::{PairAnalysis, PairData};
 use amflow::flow::{FlowKernel, Fused, clip_vanilla_flow};
 use amflow::model::{Capture, Dinov2};
 use amflow::video::Clip;
 use burn::tensor::Device;
-use common::{Npz, small_dir, tiny_dir, values};
+use common::{Npz, max_error, small_dir, tiny_dir, values};
 use ndarray::Array4;
-
-fn max_diff(got: &[f32], reference: &[f32]) -> f32 {
-    assert_eq!(got.len(), reference.len());
-    got.iter()
-        .zip(reference)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
-}
 
 /// Checks flows of every block against `{prefix}vanilla_flow_{i}` and `{prefix}colsum_{i}`.
 fn check(data: &PairData, npz: &mut Npz, prefix: &str, bound: f32) {
@@ -31,7 +22,10 @@ fn check(data: &PairData, npz: &mut Npz, prefix: &str, bound: f32) {
         let (rv, shape) = npz.array(&format!("{prefix}vanilla_flow_{i}"));
         assert_eq!(shape, [data.heads, data.tokens]);
         let (rc, _) = npz.array(&format!("{prefix}colsum_{i}"));
-        let (ev, ec) = (max_diff(v, &rv), max_diff(c, &rc));
+        let (ev, ec) = (
+            max_error(v, &rv, "vanilla flow"),
+            max_error(c, &rc, "column sums"),
+        );
         println!("block {}: vanilla flow {ev:e}, column sums {ec:e}", i + 1);
         assert!(
             ev <= bound && ec <= bound,
@@ -90,25 +84,18 @@ fn batched_clip_flow_equals_pairwise_flow() {
         let back = Fused.vanilla_flow(logits.clone().narrow(0, 1, 1), logits.narrow(0, 2, 1));
         let [_, h, n] = flows.dims();
         let (got, _) = values(flows);
-        assert_eq!(max_diff(&got[..h * n], &values(forward).0), 0.0);
-        assert_eq!(max_diff(&got[h * n..2 * h * n], &values(back).0), 0.0);
+        assert_eq!(max_error(&got[..h * n], &values(forward).0, "forward"), 0.0);
+        assert_eq!(
+            max_error(&got[h * n..2 * h * n], &values(back).0, "back"),
+            0.0
+        );
         assert!(got[2 * h * n..].iter().all(|&v| v == 0.0));
     }
 }
 
-/// Runs the `amflow` binary.
+/// Runs the `amflow` binary, which must succeed; what it printed.
 fn amflow(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .args(args)
-        .output()
-        .expect("amflow runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "amflow {args:?} failed:\n{text}");
-    text
+    common::amflow(args).expect_ok(&format!("amflow {args:?}"))
 }
 
 /// Writes `name` of `npz` to `dir/pair.npy` and dumps it through the command line.
@@ -156,8 +143,8 @@ fn check_dump(dump: &serde_json::Value, npz: &mut Npz, prefix: &str, bound: f32)
             "[2][heads][tokens]"
         );
         let (rc, _) = npz.array(&format!("{prefix}colsum_{i}"));
-        let ev = max_diff(&flat(&b["vanilla_flow"]), &rv);
-        let ec = max_diff(&flat(&b["colsum"]), &rc);
+        let ev = max_error(&flat(&b["vanilla_flow"]), &rv, "dumped vanilla flow");
+        let ec = max_error(&flat(&b["colsum"]), &rc, "dumped column sums");
         assert!(ev <= bound && ec <= bound, "block {}: {ev} / {ec}", i + 1);
     }
 }
@@ -185,6 +172,11 @@ fn maps_of_walking_people_follow_the_people() {
     let analysis = PairAnalysis::run(&model, [&frames[0], &frames[1]], 224, &device)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((analysis.grid.rows, analysis.grid.cols), (16, 21));
+    assert!(
+        analysis.scores.iter().all(|s| s.correlation.is_finite()),
+        "{:?}",
+        analysis.scores
+    );
     let best = analysis
         .scores
         .iter()
@@ -235,23 +227,56 @@ fn command_line_draws_the_figure() {
 
 #[test]
 fn dumps_do_not_overwrite_on_bad_input() {
+    // An earlier dump stays as it was when a later run fails: on a file that is not .npy, on
+    // NaN pixels (whose flows would be written as JSON nulls), and on a size the backbone
+    // cannot hold.
     let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump.json");
+    let earlier = b"{\"an earlier dump\": true}";
+    std::fs::write(&dump, earlier).unwrap();
     let bad = dir.path().join("bad.npy");
     std::fs::write(&bad, b"not numpy").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .args([
-            "--backbone",
-            tiny_dir().to_str().unwrap(),
-            "maps",
-            "--pixels",
-            bad.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("bad.npy") && err.contains("not a .npy file"),
-        "{err}"
-    );
+    let nan = dir.path().join("nan.npy");
+    let mut pixels = vec![0.0f32; 2 * 3 * 28 * 28];
+    pixels[5] = f32::NAN;
+    ndarray_npy::write_npy(
+        &nan,
+        &ndarray::Array4::from_shape_vec((2, 3, 28, 28), pixels).unwrap(),
+    )
+    .unwrap();
+    let tiny = tiny_dir();
+    let runs: [(Vec<&str>, &str); 3] = [
+        (vec!["--pixels", bad.to_str().unwrap()], "not a .npy file"),
+        (vec!["--pixels", nan.to_str().unwrap()], "value 5 is NaN"),
+        (vec!["--size", "4000"], "attention maps need"),
+    ];
+    for (extra, expected) in runs {
+        let mut args = vec!["--backbone", tiny.to_str().unwrap(), "maps"];
+        args.extend(extra);
+        args.extend(["--dump", dump.to_str().unwrap()]);
+        let run = common::amflow(&args);
+        assert!(!run.ok, "{args:?} succeeded:\n{}", run.text());
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        assert_eq!(
+            std::fs::read(&dump).unwrap(),
+            earlier,
+            "{args:?} touched the dump"
+        );
+    }
+}
+
+#[test]
+fn option_values_out_of_range_are_refused_by_name() {
+    for (args, expected) in [
+        (&["maps", "--size", "1000000"][..], "--size"),
+        (&["maps", "--size", "0"][..], "--size"),
+        (&["maps", "--columns", "0"][..], "--columns"),
+        (&["blocks", "--size", "99999"][..], "--size"),
+        (&["train", "x", "--size", "99999"][..], "--size"),
+    ] {
+        let run = common::amflow(args);
+        assert!(!run.ok, "{args:?} succeeded");
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+    }
 }

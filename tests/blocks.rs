@@ -6,22 +6,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use amflow::cli::blocks::find_clips;
 use amflow::maps::selection::Selection;
 
+/// Whether a run of `amflow` succeeded, and what it printed.
 fn amflow(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let run = common::amflow(args);
+    (run.ok, run.text())
 }
 
 fn s(p: &Path) -> &str {

@@ -5,30 +5,31 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn amflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .args(args)
-        .output()
-        .expect("amflow runs")
+use common::{Run, amflow};
+
+/// Standard output of a run that must succeed.
+fn ok(out: &Run) -> String {
+    out.expect_ok("amflow");
+    out.stdout.clone()
 }
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// Standard error of a run that must fail with a message, not a panic.
+fn failure(out: &Run) -> String {
+    assert!(!out.ok, "expected a failure:\n{}", out.text());
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out.stderr.clone()
 }
 
-fn failure(out: &Output) -> String {
-    assert!(!out.status.success(), "expected a failure");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    stderr
+/// Every tensor of a safetensors file by name, as bytes (the header's key order is not fixed,
+/// so files with the same tensors can differ byte for byte).
+fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let bytes = std::fs::read(path).expect("checkpoint");
+    let file = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    file.tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.data().to_vec()))
+        .collect()
 }
 
 fn s(p: &Path) -> &str {
@@ -84,12 +85,33 @@ fn train_eval_predict_and_bad_checkpoints() {
             .join("tiny.safetensors.train/checkpoint/model-1.bpk")
             .is_file()
     );
-    // Resume: one more epoch on top of the first.
-    ok(&train(&["--epochs", "2", "--resume"]));
+    // Resume continues from the saved weights: resumed at the epoch already reached, there is
+    // nothing left to train, and the checkpoint written holds the first run's weights exactly.
+    let first = tensors(&ckpt);
+    let again = ok(&train(&["--epochs", "1", "--resume"]));
+    assert!(!again.contains("epoch 1/1 train"), "{again}");
+    assert!(
+        tensors(&ckpt) == first,
+        "resuming at the last epoch changed the weights"
+    );
+    // One more epoch on top of the first: epoch 2 only, from epoch 1's weights.
+    let more = ok(&train(&["--epochs", "2", "--resume"]));
+    assert!(more.contains("epoch 2/2 train"), "{more}");
+    assert!(!more.contains("epoch 1/2"), "{more}");
+    assert!(
+        tensors(&ckpt) != first,
+        "the resumed epoch left the weights as they were"
+    );
     assert!(
         dir.path()
             .join("tiny.safetensors.train/checkpoint/model-2.bpk")
             .is_file()
+    );
+    // A resume with other settings than the run's is refused, naming them.
+    let err = failure(&train(&["--epochs", "3", "--resume", "--lr", "0.5"]));
+    assert!(
+        err.contains("other settings") && err.contains("lr: 0.001 then, 0.5 now"),
+        "{err}"
     );
 
     let eval = ok(&amflow(&[
@@ -237,4 +259,205 @@ fn am_flow_beats_the_model_without_it_on_unseen_clips() {
         names.len() == 5 && names.iter().all(|c| amflow::synth::CLASSES.contains(c)),
         "{out}"
     );
+}
+
+#[test]
+fn unreadable_clips_are_skipped_and_counted_and_too_many_stop_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("synth");
+    let tiny = common::tiny_dir();
+    ok(&amflow(&[
+        "synth",
+        s(&data),
+        "--train",
+        "2",
+        "--test",
+        "1",
+        "--frames",
+        "4",
+        "--size",
+        "56",
+    ]));
+    // One training clip (of 18 training and 9 validation clips) with a frame that is not a JPEG.
+    let broken = data.join("train").join("right").join("0001");
+    std::fs::write(broken.join("img_00002.jpg"), b"not a jpeg").expect("write");
+    let ckpt = dir.path().join("tiny.safetensors");
+    let train = |share: &str| {
+        amflow(&[
+            "train",
+            s(&data),
+            "--backbone",
+            s(&tiny),
+            "--size",
+            "56",
+            "--frames",
+            "4",
+            "--blocks",
+            "1,2",
+            "--batch-size",
+            "6",
+            "--workers",
+            "1",
+            "--epochs",
+            "1",
+            "--max-bad-share",
+            share,
+            "--out",
+            s(&ckpt),
+        ])
+    };
+    // Past the share (none allowed): the run stops with the list, and writes no checkpoint.
+    let err = failure(&train("0"));
+    assert!(
+        err.contains("1 of 27 clips could not be read") && err.contains("0001"),
+        "{err}"
+    );
+    assert!(!ckpt.exists());
+    // Within the share (5% of 27 is 1): skipped, counted, listed beside the logs.
+    let run = train("0.05");
+    let stdout = ok(&run);
+    assert!(
+        stdout.contains("unreadable clips skipped so far"),
+        "{stdout}"
+    );
+    assert!(
+        run.stderr.contains("1 unreadable clips were skipped") && run.stderr.contains("0001"),
+        "{}",
+        run.stderr
+    );
+    let listed = std::fs::read_to_string(
+        dir.path()
+            .join("tiny.safetensors.train/unreadable-clips.txt"),
+    )
+    .expect("the list beside the logs");
+    assert!(
+        listed.contains("right") && listed.contains("0001"),
+        "{listed}"
+    );
+    assert!(ckpt.is_file());
+    // Evaluation: a broken test clip is left out of the accuracy and counted in the JSON.
+    let test_clip = data.join("test").join("up").join("0000");
+    std::fs::write(test_clip.join("img_00001.jpg"), b"not a jpeg").expect("write");
+    let eval = |share: &str| {
+        amflow(&[
+            "eval",
+            s(&data),
+            "--checkpoint",
+            s(&ckpt),
+            "--backbone",
+            s(&tiny),
+            "--json",
+            "--max-bad-share",
+            share,
+        ])
+    };
+    let err = failure(&eval("0.05"));
+    assert!(err.contains("1 of 9 clips could not be read"), "{err}");
+    let acc: serde_json::Value = serde_json::from_str(ok(&eval("0.2")).trim()).expect("JSON");
+    assert_eq!(acc["clips"].as_u64(), Some(8), "{acc}");
+    assert_eq!(acc["skipped"].as_u64(), Some(1), "{acc}");
+}
+
+#[test]
+fn devices_that_are_not_there_are_an_error_not_a_panic() {
+    // No machine that runs the tests has 64 discrete GPUs (CI has none: lavapipe is a CPU).
+    let err = failure(&amflow(&[
+        "train",
+        "nowhere",
+        "--backend",
+        "wgpu",
+        "--devices",
+        "64",
+        "--out",
+        "x.safetensors",
+    ]));
+    assert!(err.contains("cannot open discrete GPU"), "{err}");
+    let err = failure(&amflow(&[
+        "train",
+        "nowhere",
+        "--devices",
+        "2",
+        "--out",
+        "x.safetensors",
+    ]));
+    assert!(err.contains("several devices need --backend wgpu"), "{err}");
+}
+
+#[test]
+fn three_crops_of_a_wide_clip_average_the_three_single_crop_probabilities() {
+    use amflow::classifier::config::FORMAT;
+    use amflow::classifier::data::ClipBatcher;
+    use amflow::classifier::train::clip_probabilities;
+    use amflow::classifier::{AmClassifier, BackboneId, ClassifierConfig, FlowKind, TpmKind};
+    use burn::tensor::{Device, Tensor};
+
+    // A clip of 4 frames, 84×56: at input size 56 nothing is resized, and the three crops are
+    // the 56×56 squares at x = 0, (84 − 56) / 2 = 14 and 84 − 56 = 28.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clip = dir.path().join("wide");
+    std::fs::create_dir(&clip).expect("mkdir");
+    let mut state = 12345u32;
+    let frames: Vec<image::RgbImage> = (0..4)
+        .map(|_| {
+            image::RgbImage::from_fn(84, 56, |_, _| {
+                let mut next = || {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 24) as u8
+                };
+                image::Rgb([next(), next(), next()])
+            })
+        })
+        .collect();
+    for (t, f) in frames.iter().enumerate() {
+        f.save(clip.join(format!("img_{:05}.png", t + 1)))
+            .expect("save");
+    }
+    let device = Device::flex();
+    let backbone = amflow::model::Dinov2::load_dir(common::tiny_dir(), &device)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = ClassifierConfig {
+        format: FORMAT.into(),
+        backbone: BackboneId::of("tiny", &backbone),
+        am_blocks: vec![1, 2],
+        flow: FlowKind::Vanilla,
+        tpm: TpmKind::Transformer,
+        frames: 4,
+        bottleneck: 8,
+        size: 56,
+        aligner_heads: 4,
+        classes: vec!["a".into(), "b".into(), "c".into()],
+    };
+    let model = AmClassifier::new(backbone, config, &device);
+
+    // The library's three-crop path.
+    let batcher = ClipBatcher::test(4, 56, true);
+    let crops = batcher.load_checked(&clip).expect("the clip loads");
+    assert_eq!(crops.len(), 3);
+    let values: Vec<f32> = crops.iter().flat_map(|d| d.iter::<f32>()).collect();
+    let pixels = Tensor::<5>::from_data(
+        burn::tensor::TensorData::new(values, [3, 4, 3, 56, 56]),
+        &device,
+    );
+    let three = clip_probabilities(&model, pixels, 3).expect("forward");
+    let (three, _) = common::values(three);
+
+    // Each crop cut by hand and classified alone, then the probabilities averaged.
+    let single: Vec<Vec<f32>> = [0u32, 14, 28]
+        .iter()
+        .map(|&x| {
+            let cut: Vec<image::RgbImage> = frames
+                .iter()
+                .map(|f| image::imageops::crop_imm(f, x, 0, 56, 56).to_image())
+                .collect();
+            let data = amflow::video::preprocess::normalise(&cut);
+            let pixels = Tensor::<4>::from_data(data, &device).reshape([1, 4, 3, 56, 56]);
+            common::values(clip_probabilities(&model, pixels, 1).expect("forward")).0
+        })
+        .collect();
+    // The three crops see different pixels, so they must disagree somewhere.
+    assert!(common::max_error(&single[0], &single[2], "left against right") > 1e-4);
+    let mean: Vec<f32> = (0..3)
+        .map(|c| single.iter().map(|p| p[c]).sum::<f32>() / 3.0)
+        .collect();
+    common::assert_close(&three, &mean, 1e-5, "three-crop probabilities");
 }

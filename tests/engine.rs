@@ -158,3 +158,12 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
 fn the_comparison_fails_on_nan() {
     common::assert_close(&[0.0, f32::NAN], &[0.0, 0.0], 1.0, "a NaN");
 }
+
+/// The same comparison behind the parity tests' tensor helper: an infinite value fails.
+#[test]
+#[should_panic(expected = "non-finite")]
+fn the_tensor_comparison_fails_on_infinity() {
+    let device = burn::tensor::Device::flex();
+    let t = burn::tensor::Tensor::<1>::from_data([1.0f32, f32::INFINITY], &device);
+    common::max_abs_diff(t, &(vec![1.0, 0.0], vec![2]));
+}

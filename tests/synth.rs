@@ -2,29 +2,30 @@
 
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use amflow::video::Clip;
 
+/// `amflow synth OUT` at a small size, with `extra` arguments: whether it succeeded, and what
+/// it printed.
 fn synth(out: &Path, extra: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .arg("synth")
-        .arg(out)
-        .args([
-            "--size", "56", "--frames", "4", "--train", "2", "--test", "1",
-        ])
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
+    let mut args = vec![
+        "synth",
+        out.to_str().unwrap(),
+        "--size",
+        "56",
+        "--frames",
+        "4",
+        "--train",
+        "2",
+        "--test",
+        "1",
+    ];
+    args.extend(extra);
+    let run = common::amflow(&args);
+    (run.ok, run.text())
 }
 
 #[test]
@@ -86,16 +87,12 @@ fn writes_a_readable_deterministic_dataset() {
 #[test]
 fn absurd_sizes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_amflow"))
-        .arg("synth")
-        .arg(dir.path().join("x"))
-        .args(["--frames", "1"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stderr);
+    let out = dir.path().join("x");
+    let run = common::amflow(&["synth", out.to_str().unwrap(), "--frames", "1"]);
     assert!(
-        !o.status.success() && text.contains("--frames must be at least 2"),
-        "{text}"
+        !run.ok && run.stderr.contains("--frames must be at least 2"),
+        "{}",
+        run.stderr
     );
     assert!(!dir.path().join("x").exists());
 }

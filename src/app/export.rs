@@ -9,7 +9,7 @@ pub fn save(name: &str, bytes: &[u8], mime: &str) -> String {
         let path = std::env::current_dir()
             .unwrap_or_else(|_| std::path::PathBuf::from("."))
             .join(name);
-        match crate::cli::common::write_atomic(&path, bytes) {
+        match crate::durable::write_atomic(&path, bytes) {
             Ok(()) => format!("wrote {}", path.display()),
             Err(e) => e.to_string(),
         }

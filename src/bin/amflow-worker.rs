@@ -2,10 +2,17 @@
 //! into a dedicated Web Worker, holding burn and the model so the page's module need not.
 //! Natively there is nothing to run: the desktop app runs its engine on a thread.
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "model"))]
 fn main() {
     amflow::web_start::run_static_constructors();
     amflow::engine::worker::run();
+}
+
+#[cfg(all(target_arch = "wasm32", not(feature = "model")))]
+fn main() {
+    web_sys::console::error_1(
+        &"this worker was built without the model (the `model` feature)".into(),
+    );
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -100,7 +100,7 @@ impl AmClassifier {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
         let bytes = self.checkpoint_bytes()?;
-        crate::cli::common::write_atomic(path, &bytes).map_err(|e| CheckpointError::Io {
+        crate::durable::write_atomic(path, &bytes).map_err(|e| CheckpointError::Io {
             path: path.display().to_string(),
             source: e.source,
         })

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::maps::selection::Selection;
+#[cfg(feature = "model")]
 use crate::model::Dinov2;
 
 /// The format tag written into every checkpoint.
@@ -51,6 +52,7 @@ pub struct BackboneId {
 
 impl BackboneId {
     /// The identity of a loaded backbone.
+    #[cfg(feature = "model")]
     pub fn of(name: &str, backbone: &Dinov2) -> Self {
         let c = backbone.config();
         Self {

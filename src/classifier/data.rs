@@ -8,12 +8,15 @@
 //! an mmaction2 list file of `path label` lines, paths relative to the file, labels 0-based,
 //! class names from a `classes.txt` beside it when there is one.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::train::Interrupter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
@@ -239,22 +242,111 @@ impl ClipDataset {
 
 /// Clips `[B, T, 3, S, S]` (or `[B·3, …]` with three crops, crops of a clip adjacent) and
 /// their labels `[B]`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClipBatch {
     /// Normalised pixels.
     pub clips: Tensor<5>,
     /// Class indices.
     pub labels: Tensor<1, Int>,
+    /// What stops the run when the model fails on this batch (training only).
+    pub stop: Option<Interrupter>,
+}
+
+impl std::fmt::Debug for ClipBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipBatch")
+            .field("clips", &self.clips.dims())
+            .field("labels", &self.labels.dims())
+            .field("stop", &self.stop.is_some())
+            .finish()
+    }
+}
+
+/// The clips that could not be read, each with why (the first reason seen), shared by every copy
+/// of a batcher (burn's data loader clones it into its workers) and by whoever reports them.
+#[derive(Debug, Clone, Default)]
+pub struct BadClips(Arc<Mutex<BTreeMap<PathBuf, String>>>);
+
+impl BadClips {
+    /// Notes `path` as unreadable; returns how many distinct clips are now.
+    pub fn record(&self, path: &Path, reason: String) -> usize {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.entry(path.to_path_buf()).or_insert(reason);
+        map.len()
+    }
+
+    /// Whether `path` is already known to be unreadable.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(path)
+    }
+
+    /// Every unreadable clip and why, in path order.
+    pub fn list(&self) -> Vec<(PathBuf, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(p, r)| (p.clone(), r.clone()))
+            .collect()
+    }
+
+    /// How many distinct clips could not be read.
+    pub fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether every clip so far was read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The list as the user reads it: one `path: reason` per line.
+    pub fn report(&self) -> String {
+        self.list()
+            .iter()
+            .map(|(p, r)| format!("  {}: {r}", p.display()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// The most unreadable clips a run accepts: `share` of `total` (rounded down).
+pub fn bad_clip_limit(share: f64, total: usize) -> usize {
+    (share.clamp(0.0, 1.0) * total as f64).floor() as usize
+}
+
+/// How a training batcher deals with unreadable clips: each is skipped and counted in `bad`, its
+/// place in the batch taken by the next readable clip of `items` (with that clip's own label),
+/// and past `limit` distinct unreadable clips `stop` ends the run.
+#[derive(Clone)]
+pub struct BadClipPolicy {
+    /// The unreadable clips so far.
+    pub bad: BadClips,
+    /// The most accepted.
+    pub limit: usize,
+    /// Ends the run.
+    pub stop: Interrupter,
+    /// The dataset, for the clips that take a skipped clip's place.
+    pub items: Arc<[ClipItem]>,
 }
 
 /// Samples and preprocesses clips into batches.
-#[derive(Debug)]
 pub struct ClipBatcher {
     frames: usize,
     preprocess: Preprocess,
     pick: SegmentPick,
     seed: u64,
     counter: AtomicU64,
+    policy: Option<BadClipPolicy>,
 }
 
 impl ClipBatcher {
@@ -283,7 +375,25 @@ impl ClipBatcher {
             pick,
             seed,
             counter: AtomicU64::new(0),
+            policy: None,
         }
+    }
+
+    /// The batcher with a policy for unreadable clips (training and validation inside the
+    /// learner); without one, [`Batcher::batch`] skips them, keeps no count and never stops.
+    pub fn with_policy(mut self, policy: BadClipPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Frames per clip.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Side of the (square) crops in pixels.
+    pub fn size(&self) -> usize {
+        self.preprocess.size as usize
     }
 
     /// Crops per clip.
@@ -311,43 +421,86 @@ impl ClipBatcher {
     }
 }
 
+impl ClipBatcher {
+    /// [`ClipBatcher::load`], with the crops checked against the batch's shape: the values of
+    /// every crop, or why the clip cannot be used.
+    pub fn load_checked(&self, path: &Path) -> Result<Vec<TensorData>, String> {
+        let s = self.preprocess.size as usize;
+        let per_crop = self.frames * 3 * s * s;
+        let data = self.load(path).map_err(|e| e.to_string())?;
+        if data.len() != self.crops() || data.iter().any(|d| d.num_elements() != per_crop) {
+            return Err(format!(
+                "{}: frames of another size than {s}×{s} after preprocessing",
+                path.display()
+            ));
+        }
+        Ok(data)
+    }
+
+    /// After `item` failed: the next readable clip of the dataset (its values and label), each
+    /// unreadable one on the way counted; `None` after a few tries or without a policy.
+    fn replacement(&self, item: &ClipItem) -> Option<(Vec<TensorData>, usize)> {
+        let policy = self.policy.as_ref()?;
+        let n = policy.items.len();
+        let start = policy.items.iter().position(|i| i.path == item.path)?;
+        (1..n)
+            .map(|k| &policy.items[(start + k) % n])
+            .filter(|other| !policy.bad.contains(&other.path))
+            .take(8)
+            .find_map(|other| match self.load_checked(&other.path) {
+                Ok(data) => Some((data, other.label)),
+                Err(reason) => {
+                    self.note_bad(&other.path, reason);
+                    None
+                }
+            })
+    }
+
+    /// Counts an unreadable clip, and stops the run once there are more than the policy allows.
+    fn note_bad(&self, path: &Path, reason: String) {
+        let Some(policy) = &self.policy else {
+            return;
+        };
+        let count = policy.bad.record(path, reason);
+        if count > policy.limit {
+            policy.stop.stop(Some(&format!(
+                "{count} clips could not be read, more than the {} allowed (--max-bad-share)",
+                policy.limit
+            )));
+        }
+    }
+}
+
 impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
-    /// A clip that fails to load is reported on stderr and stands in as black frames, so one
-    /// bad file does not end a long run.
+    /// A clip that cannot be read is skipped: counted in the policy's [`BadClips`] and replaced
+    /// by the next readable clip of the dataset, under that clip's label (never stood in for by
+    /// made-up frames). Without a policy it is left out of the batch.
     fn batch(&self, items: Vec<ClipItem>, device: &Device) -> ClipBatch {
         let s = self.preprocess.size as usize;
         let t = self.frames;
         let crops = self.crops();
-        let per_crop = t * 3 * s * s;
-        let mut values = Vec::with_capacity(items.len() * crops * per_crop);
+        let mut values = Vec::with_capacity(items.len() * crops * t * 3 * s * s);
         let mut labels = Vec::with_capacity(items.len());
         for item in &items {
-            match self.load(&item.path) {
-                Ok(data)
-                    if data.len() == crops && data.iter().all(|d| d.num_elements() == per_crop) =>
-                {
-                    for d in data {
-                        values.extend(d.iter::<f32>());
-                    }
+            let loaded = match self.load_checked(&item.path) {
+                Ok(data) => Some((data, item.label)),
+                Err(reason) => {
+                    self.note_bad(&item.path, reason);
+                    self.replacement(item)
                 }
-                Ok(_) => {
-                    eprintln!(
-                        "warning: {}: unexpected frame size; using black frames",
-                        item.path.display()
-                    );
-                    values.extend(std::iter::repeat_n(0.0, crops * per_crop));
+            };
+            if let Some((data, label)) = loaded {
+                for d in data {
+                    values.extend(d.iter::<f32>());
                 }
-                Err(e) => {
-                    eprintln!("warning: {e}; using black frames");
-                    values.extend(std::iter::repeat_n(0.0, crops * per_crop));
-                }
+                labels.push(label as i64);
             }
-            labels.push(item.label as i64);
         }
-        let b = items.len();
+        let b = labels.len();
         ClipBatch {
             clips: Tensor::from_data(TensorData::new(values, [b * crops, t, 3, s, s]), device),
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
+            stop: self.policy.as_ref().map(|p| p.stop.clone()),
         }
     }
 }

@@ -1,18 +1,27 @@
 //! The AM-flow classifier (SPEC §3): adapters, AM flow in the AM blocks, temporal modules, the
 //! frozen branch, checkpoints.
 
+//!
+//! Without the `model` feature only the configuration remains (the engine's messages carry it).
+
+#[cfg(feature = "model")]
 pub mod adapter;
+#[cfg(feature = "model")]
 pub mod checkpoint;
 pub mod config;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod data;
+#[cfg(feature = "model")]
 pub mod model;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod progress;
+#[cfg(feature = "model")]
 pub mod tpm;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod train;
 
+#[cfg(feature = "model")]
 pub use checkpoint::CheckpointError;
 pub use config::{BackboneId, ClassifierConfig, FlowKind, TpmKind, parse_blocks};
+#[cfg(feature = "model")]
 pub use model::{AmClassifier, ParamCounts, Trainable};

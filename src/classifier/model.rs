@@ -252,6 +252,12 @@ impl AmClassifier {
     /// Embeds every frame of the clips.
     fn start(&self, clips: Tensor<5>) -> Result<Pass, InputError> {
         let [b, t, c, hh, ww] = clips.dims();
+        if t != self.config.frames {
+            return Err(InputError::Frames {
+                found: t,
+                expected: self.config.frames,
+            });
+        }
         let z = self.backbone.embed(clips.reshape([b * t, c, hh, ww]))?; // [B·T, N, D]
         let [_, n, d] = z.dims();
         Ok(Pass {
@@ -443,12 +449,34 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
             .pooler;
         let expected = model.trainable.head.forward(pooler);
-        let diff = values(logits)
-            .iter()
-            .zip(values(expected))
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let diff = crate::test_support::max_error(
+            &values(logits),
+            &values(expected),
+            "logits against the head on the pooler",
+        );
         assert!(diff < 1e-5, "max abs difference {diff}");
+    }
+
+    #[test]
+    fn clips_of_another_length_are_refused_with_the_lengths() {
+        let device = Device::flex();
+        let backbone = tiny(&device);
+        let cfg = config(
+            &backbone,
+            vec![1, 2],
+            FlowKind::Vanilla,
+            TpmKind::Transformer,
+        );
+        let model = AmClassifier::new(backbone, cfg, &device);
+        for t in [2, 5] {
+            let clips = Tensor::<5>::zeros([1, t, 3, 56, 56], &device);
+            match model.forward(clips) {
+                Err(InputError::Frames { found, expected }) => {
+                    assert_eq!((found, expected), (t, 3))
+                }
+                other => panic!("{t} frames: {:?}", other.map(|l| l.dims())),
+            }
+        }
     }
 
     #[test]

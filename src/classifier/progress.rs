@@ -70,18 +70,21 @@ pub struct TrainProgress {
     epochs: usize,
     started: Instant,
     items: usize,
+    /// The run's unreadable clips, counted on each split's line.
+    bad: super::data::BadClips,
 }
 
 impl Default for TrainProgress {
     fn default() -> Self {
-        Self::new()
+        Self::new(super::data::BadClips::default())
     }
 }
 
 impl TrainProgress {
-    /// A renderer with nothing shown yet.
-    pub fn new() -> Self {
+    /// A renderer with nothing shown yet, reporting the unreadable clips in `bad`.
+    pub fn new(bad: super::data::BadClips) -> Self {
         Self {
+            bad,
             names: HashMap::new(),
             metrics: Vec::new(),
             bar: None,
@@ -150,8 +153,12 @@ impl TrainProgress {
     }
 
     fn close_bar(&mut self, label: &str) {
+        let skipped = match self.bad.len() {
+            0 => String::new(),
+            n => format!(", {n} unreadable clips skipped so far"),
+        };
         let line = format!(
-            "{label}  {}   ({} clips, {})",
+            "{label}  {}   ({} clips, {}{skipped})",
             self.summary(),
             self.items,
             indicatif::HumanDuration(self.started.elapsed())

@@ -4,30 +4,35 @@
 use std::path::{Path, PathBuf};
 
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::AdamWConfig;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
+use burn::train::Interrupter;
 use burn::train::metric::{AccuracyMetric, LossMetric};
 use burn::train::{
     ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
 };
 
-use super::data::{ClipBatch, ClipBatcher, ClipDataset};
+use super::data::{BadClipPolicy, BadClips, ClipBatch, ClipBatcher, ClipDataset, bad_clip_limit};
 use super::model::AmClassifier;
 use super::progress::TrainProgress;
 
 impl AmClassifier {
     /// Loss and logits of a batch. Inputs come from [`ClipBatcher`] at the configured size, so
-    /// the backbone accepts them; were one refused, its logits are zeros and the error is
-    /// reported.
+    /// the backbone accepts them. Were one refused, the batch's `stop` ends the run with the
+    /// error (burn's steps cannot return one): this step's zero logits are never reported, since
+    /// [`train`] then returns the error instead of a model.
     fn classification(&self, batch: ClipBatch) -> ClassificationOutput {
         let [b, ..] = batch.clips.dims();
         let device = batch.clips.device();
         let logits = self.forward(batch.clips).unwrap_or_else(|e| {
-            eprintln!("error: {e}");
+            let reason = format!("the model failed on a batch: {e}");
+            match &batch.stop {
+                Some(stop) => stop.stop(Some(&reason)),
+                None => eprintln!("error: {reason}"),
+            }
             Tensor::zeros([b, self.config.classes.len()], &device)
         });
         let loss = CrossEntropyLossConfig::new()
@@ -95,6 +100,8 @@ pub struct TrainOptions {
     pub resume_from: Option<usize>,
     /// Devices to train on (several: burn's multi-device training).
     pub devices: Vec<Device>,
+    /// The largest share of unreadable clips the run accepts (skipped and counted).
+    pub max_bad_share: f64,
 }
 
 /// The last epoch with a model checkpoint in `artifacts/checkpoint/`.
@@ -112,27 +119,69 @@ pub fn last_checkpoint_epoch(artifacts: &Path) -> Option<usize> {
         .max()
 }
 
+/// Why training or evaluation ended without a result.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// More clips could not be read than the run accepts.
+    #[error(
+        "{count} of {total} clips could not be read, more than --max-bad-share allows ({limit}); fix or remove them:\n{list}"
+    )]
+    TooManyBadClips {
+        /// Unreadable clips.
+        count: usize,
+        /// Clips in the data.
+        total: usize,
+        /// The most accepted.
+        limit: usize,
+        /// `path: reason` lines.
+        list: String,
+    },
+    /// The run was stopped (the model failed on a batch, or a device was lost).
+    #[error("training stopped: {0}")]
+    Stopped(String),
+    /// The model refused an input.
+    #[error(transparent)]
+    Input(#[from] crate::model::InputError),
+    /// The device could not hand the results back.
+    #[error("reading results back from the device failed: {0}")]
+    Readback(String),
+}
+
 /// Trains `model` on `train`, validating on `valid` after each epoch; returns the trained
-/// model.
+/// model. Unreadable clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
+/// `options.max_bad_share` of the clips, or a failed step, end the run with an error.
 pub fn train(
     model: AmClassifier,
     train: ClipDataset,
     valid: ClipDataset,
     options: &TrainOptions,
-) -> AmClassifier {
+    bad: &BadClips,
+) -> Result<AmClassifier, TrainError> {
     let c = model.config().clone();
     let device = options
         .devices
         .first()
         .cloned()
         .unwrap_or_else(|| model.devices().first().cloned().unwrap_or_default());
-    let loader_train = DataLoaderBuilder::new(ClipBatcher::train(c.frames, c.size, options.seed))
+    let total = train.items.len() + valid.items.len();
+    let limit = bad_clip_limit(options.max_bad_share, total);
+    let stop = Interrupter::new();
+    let policy = |data: &ClipDataset| BadClipPolicy {
+        bad: bad.clone(),
+        limit,
+        stop: stop.clone(),
+        items: data.items.clone().into(),
+    };
+    let train_batcher =
+        ClipBatcher::train(c.frames, c.size, options.seed).with_policy(policy(&train));
+    let valid_batcher = ClipBatcher::test(c.frames, c.size, false).with_policy(policy(&valid));
+    let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(options.batch_size)
         .shuffle(options.seed)
         .num_workers(options.workers)
         .set_device(device.clone())
         .build(train);
-    let loader_valid = DataLoaderBuilder::new(ClipBatcher::test(c.frames, c.size, false))
+    let loader_valid = DataLoaderBuilder::new(valid_batcher)
         .batch_size(options.batch_size)
         .num_workers(options.workers)
         .set_device(device.clone())
@@ -144,8 +193,9 @@ pub fn train(
         .metric_valid_numeric(LossMetric::new())
         .with_default_checkpointers()
         .num_epochs(options.epochs)
-        .renderer(Box::new(TrainProgress::new()))
-        .summary();
+        .renderer(Box::new(TrainProgress::new(bad.clone())))
+        .summary()
+        .with_interrupter(stop);
     if let Some(epoch) = options.resume_from {
         training = training.checkpoint(epoch);
     }
@@ -162,7 +212,23 @@ pub fn train(
         .with_weight_decay(options.weight_decay)
         .init();
     let result = training.launch(Learner::new(model, optimizer, options.learning_rate));
-    result.model
+    if bad.len() > limit {
+        return Err(TrainError::TooManyBadClips {
+            count: bad.len(),
+            total,
+            limit,
+            list: bad.report(),
+        });
+    }
+    if let Some(error) = result.error {
+        return Err(TrainError::Stopped(error.to_string()));
+    }
+    if let Some(interruption) = result.interrupted {
+        return Err(TrainError::Stopped(
+            interruption.reason.unwrap_or_else(|| "interrupted".into()),
+        ));
+    }
+    Ok(result.model)
 }
 
 /// Top-1 and top-5 accuracy over a dataset.
@@ -174,6 +240,8 @@ pub struct Accuracy {
     pub top5: f64,
     /// Clips evaluated.
     pub clips: usize,
+    /// Clips that could not be read, left out of the accuracy.
+    pub skipped: usize,
 }
 
 /// Class probabilities `[B, C]` of clips `[B·crops, T, 3, S, S]`, averaged over each clip's
@@ -192,33 +260,75 @@ pub fn clip_probabilities(
 }
 
 /// Evaluates `model` on `data` with `batcher` (test sampling), reporting progress per batch.
+/// A clip that cannot be read is skipped and counted in `bad` (the accuracy is over the clips
+/// read); more than `max_bad_share` of them is an error, as is a failed forward pass or
+/// read-back.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     model: &AmClassifier,
     data: &ClipDataset,
     batcher: &ClipBatcher,
     batch_size: usize,
     device: &Device,
+    max_bad_share: f64,
+    bad: &BadClips,
     mut progress: impl FnMut(usize),
-) -> Result<Accuracy, crate::model::InputError> {
+) -> Result<Accuracy, TrainError> {
     let mut top1 = 0usize;
     let mut top5 = 0usize;
+    let mut clips = 0usize;
+    let limit = bad_clip_limit(max_bad_share, data.items.len());
     for chunk in data.items.chunks(batch_size.max(1)) {
-        let batch = batcher.batch(chunk.to_vec(), device);
-        let probs = clip_probabilities(model, batch.clips, batcher.crops())?;
+        let mut values = Vec::new();
+        let mut readable = Vec::new();
+        for item in chunk {
+            match batcher.load_checked(&item.path) {
+                Ok(crops) => {
+                    values.extend(crops.iter().flat_map(|d| d.iter::<f32>()));
+                    readable.push(item);
+                }
+                Err(reason) => {
+                    bad.record(&item.path, reason);
+                }
+            }
+        }
+        progress(chunk.len());
+        if bad.len() > limit {
+            return Err(TrainError::TooManyBadClips {
+                count: bad.len(),
+                total: data.items.len(),
+                limit,
+                list: bad.report(),
+            });
+        }
+        if readable.is_empty() {
+            continue;
+        }
+        let crops = batcher.crops();
+        let [t, s] = [batcher.frames(), batcher.size()];
+        let pixels = Tensor::<5>::from_data(
+            burn::tensor::TensorData::new(values, [readable.len() * crops, t, 3, s, s]),
+            device,
+        );
+        let probs = clip_probabilities(model, pixels, crops)?;
         let [b, classes] = probs.dims();
-        let values = probs.into_data().try_to_vec::<f32>().unwrap_or_default();
-        for (row, item) in values.chunks(classes).zip(chunk).take(b) {
+        let values = probs
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
+        for (row, item) in values.chunks(classes).zip(readable).take(b) {
             let right = row[item.label];
             let better = row.iter().filter(|&&p| p > right).count();
             top1 += usize::from(better == 0);
             top5 += usize::from(better < 5);
+            clips += 1;
         }
-        progress(chunk.len());
     }
-    let n = data.items.len().max(1) as f64;
+    let n = clips.max(1) as f64;
     Ok(Accuracy {
         top1: top1 as f64 / n,
         top5: top5 as f64 / n,
-        clips: data.items.len(),
+        clips,
+        skipped: bad.len(),
     })
 }

@@ -25,7 +25,7 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
     pub backends: Vec<BackendKind>,
     /// Frame side in pixels (a multiple of the patch size).
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<usize>())]
     pub size: usize,
     /// Timed runs per case.
     #[arg(long, default_value_t = 10)]
@@ -55,6 +55,9 @@ pub enum Cases {
 /// What `amflow bench` can fail on.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
+    /// The device asked for could not be opened.
+    #[error(transparent)]
+    Open(#[from] crate::backend::DeviceError),
     /// The backbone did not load.
     #[error(transparent)]
     Backbone(#[from] BackboneError),
@@ -104,7 +107,7 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), BenchErro
     }
     let mut timings = Vec::new();
     for &backend in &args.backends {
-        let device = backend.device();
+        let device = backend.open()?;
         if matches!(args.cases, Cases::Kernel | Cases::All) {
             timings.extend(kernel_cases(args, backend, &device)?);
         }

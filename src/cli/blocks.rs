@@ -31,7 +31,7 @@ pub struct BlocksArgs {
     #[arg(long, short = 'k', default_value_t = 1)]
     pub offset: usize,
     /// Short side of the backbone's input.
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<u32>())]
     pub size: u32,
     /// How many blocks to propose.
     #[arg(long, default_value_t = 2)]
@@ -50,6 +50,9 @@ pub struct BlocksArgs {
 /// What `amflow blocks` can fail on.
 #[derive(Debug, thiserror::Error)]
 pub enum BlocksError {
+    /// The device asked for could not be opened.
+    #[error(transparent)]
+    Device(#[from] crate::backend::DeviceError),
     /// The backbone did not load.
     #[error(transparent)]
     Backbone(#[from] BackboneError),
@@ -201,7 +204,7 @@ pub fn run(
     backbone_dir: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), BlocksError> {
-    let device = backend.device();
+    let device = backend.open()?;
     let all = find_clips(&args.path)?;
     let clips = spread(&all, args.max_clips.max(1));
     let (name, backbone) = load_backbone(backbone_dir, &device)?;

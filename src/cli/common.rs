@@ -4,8 +4,23 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
+pub use crate::durable::{WriteError, write_atomic};
 use crate::model::{BackboneError, Dinov2};
 use crate::video::{Clip, ClipError};
+
+/// The largest `--size` any command takes (pixels of the short side): a frame resized to it is
+/// at most a few hundred megabytes, and the backbone then checks its own memory need
+/// ([`crate::model::dinov2::MAX_ATTENTION_BYTES`]) before running.
+pub const MAX_SIZE: u64 = 4096;
+
+/// `--size`: 1 to [`MAX_SIZE`], refused by the parser otherwise.
+pub fn size_parser<T>() -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: std::fmt::Display + Send + Sync + 'static,
+{
+    clap::builder::RangedU64ValueParser::new().range(1..=MAX_SIZE)
+}
 
 /// The backbone in `dir`, or the embedded default; with the name shown to users.
 pub fn load_backbone(
@@ -31,40 +46,6 @@ pub fn open_clip(paths: &[PathBuf]) -> Result<Clip, ClipError> {
             paths.len()
         ))),
     }
-}
-
-/// A file could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
-pub struct WriteError {
-    /// The file.
-    pub path: PathBuf,
-    /// Why.
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so readers
-/// see the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    let err = |source| WriteError {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e)
-    })
 }
 
 /// Encodes `image` as PNG and writes it atomically.

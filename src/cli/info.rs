@@ -11,7 +11,7 @@ use crate::model::{BackboneError, Capture, Dinov2, InputError};
 #[derive(Debug, clap::Args)]
 pub struct InfoArgs {
     /// Input side in pixels for the timed forward pass (a multiple of the patch size).
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<usize>())]
     pub size: usize,
     /// Images in the batch.
     #[arg(long, default_value_t = 2)]
@@ -21,6 +21,9 @@ pub struct InfoArgs {
 /// What `amflow info` can fail on.
 #[derive(Debug, thiserror::Error)]
 pub enum InfoError {
+    /// The device asked for could not be opened.
+    #[error(transparent)]
+    Device(#[from] crate::backend::DeviceError),
     /// The backbone did not load.
     #[error(transparent)]
     Backbone(#[from] BackboneError),
@@ -38,7 +41,7 @@ pub fn run(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), InfoError> {
-    let device = backend.device();
+    let device = backend.open()?;
     let start = web_time::Instant::now();
     let (name, model) = match backbone {
         None => (

@@ -31,7 +31,7 @@ pub struct MapsArgs {
     pub offset: usize,
     /// Short side of the backbone's input in pixels (the long side keeps the aspect, cut to
     /// whole patches).
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<u32>())]
     pub size: u32,
     /// Where the Figure-5 grid (PNG) goes.
     #[arg(long, short = 'o')]
@@ -43,7 +43,7 @@ pub struct MapsArgs {
     #[arg(long, value_enum, default_value = "block")]
     pub basis: BasisArg,
     /// Maps per row of the grid.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64))]
     pub columns: usize,
     /// Normalised pixels of a pair, float32 `[2, 3, H, W]` in a .npy file, instead of a clip.
     #[arg(long, conflicts_with = "clip")]
@@ -74,6 +74,9 @@ pub enum BasisArg {
 /// What `amflow maps` can fail on.
 #[derive(Debug, thiserror::Error)]
 pub enum MapsError {
+    /// The device asked for could not be opened.
+    #[error(transparent)]
+    Device(#[from] crate::backend::DeviceError),
     /// The backbone did not load.
     #[error(transparent)]
     Backbone(#[from] BackboneError),
@@ -86,6 +89,12 @@ pub enum MapsError {
     /// An output could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The backbone gave NaN or infinite flows (nothing is written).
+    #[error("block {block}'s flow holds NaN or infinite values; nothing was written")]
+    NotFinite {
+        /// 1-based.
+        block: usize,
+    },
     /// The `--pixels` file is not what it should be.
     #[error("{path}: {problem}")]
     Pixels {
@@ -113,6 +122,13 @@ struct Dump {
 }
 
 fn dump(path: &Path, backbone: &str, data: &PairData) -> Result<(), MapsError> {
+    // JSON has no NaN: serde_json would write each as `null`, a dump that reads as numbers
+    // missing rather than a model that failed.
+    for (i, (v, c)) in data.vanilla.iter().zip(&data.colsum).enumerate() {
+        if v.iter().chain(c).any(|x| !x.is_finite()) {
+            return Err(MapsError::NotFinite { block: i + 1 });
+        }
+    }
     let (h, n) = (data.heads, data.tokens);
     let rows = |v: &[f32]| v.chunks(n.max(1)).map(<[f32]>::to_vec).collect::<Vec<_>>();
     let blocks = data
@@ -166,6 +182,12 @@ fn read_pixels(path: &Path) -> Result<(Vec<f32>, [usize; 4]), MapsError> {
     let values = npy
         .into_vec::<f32>()
         .map_err(|e| problem(format!("not float32 values: {e}")))?;
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(problem(format!(
+            "value {i} is {}: the pixels must be finite",
+            values[i]
+        )));
+    }
     Ok((values, [2, 3, h, w]))
 }
 
@@ -175,7 +197,7 @@ pub fn run(
     backbone_dir: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), MapsError> {
-    let device = backend.device();
+    let device = backend.open()?;
     if let Some(path) = &args.pixels {
         let (values, shape) = read_pixels(path)?;
         let (name, backbone) = load_backbone(backbone_dir, &device)?;

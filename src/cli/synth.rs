@@ -24,7 +24,7 @@ pub struct SynthArgs {
     #[arg(long, default_value_t = 8)]
     pub frames: usize,
     /// Frame side in pixels.
-    #[arg(long, default_value_t = 112)]
+    #[arg(long, default_value_t = 112, value_parser = super::common::size_parser::<u32>())]
     pub size: u32,
     /// Training clips per class.
     #[arg(long, default_value_t = 16)]

@@ -9,9 +9,9 @@ use super::common::load_backbone;
 use crate::backend::BackendKind;
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, BlocksError, FORMAT};
-use crate::classifier::data::{ClipBatcher, ClipDataset, DataError, Split};
+use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
 use crate::classifier::train::{
-    Accuracy, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
+    Accuracy, TrainError, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
 };
 use crate::classifier::{
     AmClassifier, CheckpointError, ClassifierConfig, FlowKind, TpmKind, parse_blocks,
@@ -43,7 +43,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 8)]
     pub frames: usize,
     /// Input side in pixels (a multiple of the patch size).
-    #[arg(long, default_value_t = 224)]
+    #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<usize>())]
     pub size: usize,
     /// Adapter bottleneck width (default: a quarter of the backbone width).
     #[arg(long)]
@@ -72,6 +72,10 @@ pub struct TrainArgs {
     /// GPUs to train on with `--backend wgpu` (burn's multi-device training).
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
+    /// The largest share of clips that may be unreadable: each is skipped and counted (and
+    /// listed at the end); past this share the run stops with the list.
+    #[arg(long, default_value_t = 0.05, value_parser = share_parser)]
+    pub max_bad_share: f64,
     /// Continue from the last per-epoch checkpoint of an interrupted run with the same `--out`.
     #[arg(long)]
     pub resume: bool,
@@ -96,7 +100,11 @@ pub struct EvalArgs {
     /// Clips per batch.
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
-    /// Print `{"top1": …, "top5": …, "clips": …}`.
+    /// The largest share of clips that may be unreadable: each is skipped and counted (and
+    /// listed at the end); past this share the run stops with the list.
+    #[arg(long, default_value_t = 0.05, value_parser = share_parser)]
+    pub max_bad_share: f64,
+    /// Print `{"top1": …, "top5": …, "clips": …, "skipped": …}`.
     #[arg(long)]
     pub json: bool,
 }
@@ -121,6 +129,9 @@ pub struct PredictArgs {
 /// What the classifier commands can fail on.
 #[derive(Debug, thiserror::Error)]
 pub enum ClassifierCliError {
+    /// The device asked for could not be opened.
+    #[error(transparent)]
+    Device(#[from] crate::backend::DeviceError),
     /// The backbone did not load.
     #[error(transparent)]
     Backbone(#[from] BackboneError),
@@ -142,9 +153,49 @@ pub enum ClassifierCliError {
     /// A setting that cannot work.
     #[error("{0}")]
     Config(String),
+    /// Training or evaluation ended without a result.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// `--resume` with other settings than the run it continues.
+    #[error("--resume: the run in {} was started with other settings ({what}); resume with the same settings, or train afresh without --resume", record.parent().map(|p| p.display().to_string()).unwrap_or_default())]
+    ResumeMismatch {
+        /// The run's record.
+        record: PathBuf,
+        /// What differs.
+        what: String,
+    },
     /// `--resume` without an earlier run.
     #[error("--resume: no per-epoch checkpoint in {0}; train without --resume first")]
     NothingToResume(PathBuf),
+}
+
+/// `--max-bad-share`: a number from 0 to 1.
+fn share_parser(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a share from 0 to 1 (0.05 is 5%), found \"{text}\""
+        )),
+    }
+}
+
+/// Prints the unreadable clips, if any, and writes them beside the run's logs.
+fn report_bad_clips(bad: &BadClips, logs: Option<&Path>) -> Result<(), ClassifierCliError> {
+    if bad.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "warning: {} unreadable clips were skipped:\n{}",
+        bad.len(),
+        bad.report()
+    );
+    if let Some(dir) = logs {
+        let path = dir.join("unreadable-clips.txt");
+        crate::durable::write_atomic(&path, format!("{}\n", bad.report()).as_bytes())
+            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
+        eprintln!("(listed in {})", path.display());
+    }
+    Ok(())
 }
 
 fn progress(len: usize, what: &str) -> ProgressBar {
@@ -177,12 +228,7 @@ pub fn run_train(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), ClassifierCliError> {
-    let devices: Vec<_> = match (backend, args.devices) {
-        (BackendKind::Wgpu, n) if n > 1 => (0..n)
-            .map(|i| burn::tensor::Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(i)))
-            .collect(),
-        _ => vec![backend.device()],
-    };
+    let devices = backend.open_many(args.devices)?;
     // The model lives on the autodiff flavour of the main device; burn-train runs the steps.
     let device = devices[0].clone().autodiff();
     let (name, model) = load_backbone(backbone, &device)?;
@@ -218,12 +264,30 @@ pub fn run_train(
         ));
     }
     let artifacts = train_dir(&args.out);
+    let run = RunRecord {
+        config: config.clone(),
+        data: args.data.clone(),
+        val: args.val.clone(),
+        batch_size: args.batch_size,
+        lr: args.lr,
+        weight_decay: args.weight_decay,
+        seed: args.seed,
+    };
+    let record = artifacts.join("run.json");
     let resume_from = if args.resume {
-        Some(
-            last_checkpoint_epoch(&artifacts)
-                .ok_or_else(|| ClassifierCliError::NothingToResume(artifacts.clone()))?,
-        )
+        let epoch = last_checkpoint_epoch(&artifacts)
+            .ok_or_else(|| ClassifierCliError::NothingToResume(artifacts.clone()))?;
+        run.check_resume(&record)?;
+        Some(epoch)
     } else {
+        std::fs::create_dir_all(&artifacts).map_err(|source| CheckpointError::Io {
+            path: artifacts.display().to_string(),
+            source,
+        })?;
+        let json = serde_json::to_vec_pretty(&run)
+            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
+        crate::durable::write_atomic(&record, &json)
+            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
         None
     };
     burn::tensor::Device::seed(&device, args.seed);
@@ -245,8 +309,12 @@ pub fn run_train(
         artifacts,
         resume_from,
         devices,
+        max_bad_share: args.max_bad_share,
     };
-    let trained = train(classifier, train_data, valid_data.clone(), &options);
+    let bad = BadClips::default();
+    let trained = train(classifier, train_data, valid_data.clone(), &options, &bad);
+    report_bad_clips(&bad, Some(&options.artifacts))?;
+    let trained = trained?;
     trained.save(&args.out)?;
     println!("wrote {}", args.out.display());
     let batcher = ClipBatcher::test(trained.config().frames, trained.config().size, false);
@@ -257,11 +325,62 @@ pub fn run_train(
         &batcher,
         args.batch_size,
         &device,
+        args.max_bad_share,
+        // The validation clips counted afresh: the share is of this set alone.
+        &BadClips::default(),
         |n| bar.inc(n as u64),
     )?;
     bar.finish_and_clear();
     print_accuracy(&accuracy, "validation");
     Ok(())
+}
+
+/// What a run was started with (`<out>.train/run.json`): a `--resume` must ask for the same,
+/// since the per-epoch checkpoints only fit the model and the optimiser they were made by. Only
+/// `--epochs` (how far to go), `--workers` and the device may change.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct RunRecord {
+    config: ClassifierConfig,
+    data: PathBuf,
+    val: Option<PathBuf>,
+    batch_size: usize,
+    lr: f64,
+    weight_decay: f32,
+    seed: u64,
+}
+
+impl RunRecord {
+    /// Refuses a resume whose settings differ from the run's record, naming what differs.
+    fn check_resume(&self, record: &Path) -> Result<(), ClassifierCliError> {
+        let mismatch = |what: String| ClassifierCliError::ResumeMismatch {
+            record: record.to_path_buf(),
+            what,
+        };
+        let text = std::fs::read(record)
+            .map_err(|e| mismatch(format!("the run's record cannot be read ({e})")))?;
+        let earlier: RunRecord = serde_json::from_slice(&text)
+            .map_err(|e| mismatch(format!("the run's record is not readable ({e})")))?;
+        let now = serde_json::to_value(self).unwrap_or_default();
+        let then = serde_json::to_value(&earlier).unwrap_or_default();
+        let differs: Vec<String> = match (now.as_object(), then.as_object()) {
+            (Some(now), Some(then)) => now
+                .iter()
+                .filter(|(k, v)| then.get(*k) != Some(*v))
+                .map(|(k, v)| {
+                    format!(
+                        "{k}: {} then, {v} now",
+                        then.get(k).cloned().unwrap_or_default()
+                    )
+                })
+                .collect(),
+            _ => vec!["the record".into()],
+        };
+        if differs.is_empty() {
+            Ok(())
+        } else {
+            Err(mismatch(differs.join("; ")))
+        }
+    }
 }
 
 /// `<out>.train/` beside the checkpoint.
@@ -275,8 +394,12 @@ fn train_dir(out: &Path) -> PathBuf {
 }
 
 fn print_accuracy(a: &Accuracy, what: &str) {
+    let skipped = match a.skipped {
+        0 => String::new(),
+        n => format!(", {n} unreadable skipped"),
+    };
     println!(
-        "{what}: top-1 {:.1}%  top-5 {:.1}%  ({} clips)",
+        "{what}: top-1 {:.1}%  top-5 {:.1}%  ({} clips{skipped})",
         100.0 * a.top1,
         100.0 * a.top5,
         a.clips
@@ -317,7 +440,7 @@ pub fn run_eval(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), ClassifierCliError> {
-    let device = backend.device();
+    let device = backend.open()?;
     let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config();
     let data = ClipDataset::open(&args.data, Split::Test)?.relabel(&c.classes, &args.data)?;
@@ -327,10 +450,20 @@ pub fn run_eval(
     } else {
         progress(data.items.len(), "clips")
     };
-    let accuracy = evaluate(&model, &data, &batcher, args.batch_size, &device, |n| {
-        bar.inc(n as u64)
-    })?;
+    let bad = BadClips::default();
+    let accuracy = evaluate(
+        &model,
+        &data,
+        &batcher,
+        args.batch_size,
+        &device,
+        args.max_bad_share,
+        &bad,
+        |n| bar.inc(n as u64),
+    );
     bar.finish_and_clear();
+    report_bad_clips(&bad, None)?;
+    let accuracy = accuracy?;
     if args.json {
         println!("{}", serde_json::to_string(&accuracy).unwrap_or_default());
     } else {
@@ -345,7 +478,7 @@ pub fn run_predict(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), ClassifierCliError> {
-    let device = backend.device();
+    let device = backend.open()?;
     let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config().clone();
     // The test-time sampling and preprocessing `eval` uses: middle frames, centre crop.

@@ -13,22 +13,31 @@
 //! fetches the model files itself ([`fetch`], through the Cache API, checked against the
 //! page's manifest).
 
+//!
+//! The service, the loading and the worker's loop need the `model` feature; the client and the
+//! messages do not (the page's UI module is built without the model).
+
+#[cfg(any(target_arch = "wasm32", feature = "model"))]
 mod client;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "model"))]
 pub mod fetch;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod hub;
+#[cfg(feature = "model")]
 mod load;
 pub mod protocol;
+#[cfg(feature = "model")]
 mod service;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "model"))]
 pub mod worker;
 
+#[cfg(any(target_arch = "wasm32", feature = "model"))]
 pub use client::{Engine, Replies};
 pub use protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
     WireFrame,
 };
+#[cfg(feature = "model")]
 pub use service::Service;
 
 /// Runs a future to completion on this thread. Natively nothing the engine runs waits: files

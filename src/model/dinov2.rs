@@ -296,6 +296,11 @@ impl Capture {
     }
 }
 
+/// The most memory one block's attention logits may take (`B·H·N²` float32): 4 GiB. A ViT-S/14
+/// pair needs 3 MiB at 224×224 and 50 MiB at 448×448, and reaches the limit near 1350×1350;
+/// past it an input is refused before it is allocated, rather than left to abort the process.
+pub const MAX_ATTENTION_BYTES: u128 = 4 << 30;
+
 /// Outputs of a forward pass; the vectors are empty unless [`Capture`] asked for them.
 #[derive(Debug, Clone)]
 pub struct Dinov2Output {
@@ -383,7 +388,9 @@ impl Dinov2 {
         &self.blocks
     }
 
-    /// Checks a `[B, C, H, W]` pixel batch against the backbone.
+    /// Checks a `[B, C, H, W]` pixel batch against the backbone, before anything of that size
+    /// is allocated: shape, patch multiples, and the memory of one block's attention logits
+    /// (`B·H·N²` float32, `N = 1 + registers + (H/p)(W/p)`) against [`MAX_ATTENTION_BYTES`].
     pub fn check_input(&self, dims: [usize; 4]) -> Result<(), InputError> {
         let [b, c, h, w] = dims;
         let p = self.config.patch_size;
@@ -412,6 +419,18 @@ impl Dinov2 {
                 side: "width",
                 value: w,
                 patch: p,
+            });
+        }
+        let tokens = 1 + self.config.num_register_tokens + (h / p) * (w / p);
+        let bytes =
+            b as u128 * self.config.num_attention_heads as u128 * (tokens as u128).pow(2) * 4;
+        if bytes > MAX_ATTENTION_BYTES {
+            return Err(InputError::TooLarge {
+                height: h,
+                width: w,
+                tokens,
+                bytes,
+                limit: MAX_ATTENTION_BYTES,
             });
         }
         Ok(())

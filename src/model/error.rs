@@ -60,6 +60,7 @@ fn field_prefix(field: &str) -> String {
 }
 
 /// What is wrong with a weights file.
+#[cfg(feature = "model")]
 #[derive(Debug, Error)]
 pub enum WeightsProblem {
     /// The safetensors container itself is broken (truncated, random bytes, offsets past the end).
@@ -92,6 +93,7 @@ pub enum WeightsProblem {
 }
 
 /// Any failure to get a backbone: reading, parsing, validating.
+#[cfg(feature = "model")]
 #[derive(Debug, Error)]
 pub enum BackboneError {
     /// A file could not be read.
@@ -150,6 +152,33 @@ pub enum InputError {
         /// Images given.
         found: usize,
         /// Images needed.
+        expected: usize,
+    },
+    /// The input would need more memory than the backbone allows itself: one block's attention
+    /// logits, `B·H·N²` float32 values, past [`crate::model::dinov2::MAX_ATTENTION_BYTES`].
+    #[error(
+        "{height}×{width} pixels make {tokens} tokens per image, whose attention maps need {} MiB per block (at most {} MiB): choose a smaller input size",
+        bytes >> 20, limit >> 20
+    )]
+    TooLarge {
+        /// Height in pixels.
+        height: usize,
+        /// Width in pixels.
+        width: usize,
+        /// Tokens per image.
+        tokens: usize,
+        /// Bytes of one block's attention logits.
+        bytes: u128,
+        /// The most allowed.
+        limit: u128,
+    },
+    /// A clip of another length than the classifier was built for (its temporal modules and
+    /// their position embeddings are per frame).
+    #[error("the clips hold {found} frames, the classifier takes {expected}")]
+    Frames {
+        /// Frames given.
+        found: usize,
+        /// Frames of the classifier.
         expected: usize,
     },
     /// The batch is empty or the image has no pixels.

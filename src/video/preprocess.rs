@@ -7,10 +7,13 @@
 //! - the centre crop starts at `round((side − size)/2)`;
 //! - three crops (mmaction2's `ThreeCrop`) take the start, middle and end of the long side.
 
+#[cfg(feature = "model")]
 use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::{self, FilterType};
 
-use super::{ClipError, Frame};
+#[cfg(feature = "model")]
+use super::ClipError;
+use super::Frame;
 
 /// ImageNet channel means (RGB), on pixels scaled to [0, 1].
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -59,8 +62,10 @@ impl Preprocess {
     /// The size a `width × height` frame is resized to: short side `size`.
     pub fn resized_size(&self, width: u32, height: u32) -> (u32, u32) {
         let short = width.min(height).max(1);
-        let long_of =
-            |side: u32| ((u64::from(side) * u64::from(self.size)) / u64::from(short)).max(1) as u32;
+        let long_of = |side: u32| {
+            let long = (u64::from(side) * u64::from(self.size)) / u64::from(short);
+            long.clamp(1, u64::from(u32::MAX)) as u32
+        };
         if width <= height {
             (self.size, long_of(height))
         } else {
@@ -123,6 +128,7 @@ impl Preprocess {
     }
 
     /// Normalised input tensors `[T, 3, H, W]`, one per crop. The frames must share one size.
+    #[cfg(feature = "model")]
     pub fn tensors(&self, frames: &[Frame], device: &Device) -> Result<Vec<Tensor<4>>, ClipError> {
         if let Some(first) = frames.first()
             && let Some(odd) = frames.iter().find(|f| f.dimensions() != first.dimensions())
@@ -144,6 +150,7 @@ impl Preprocess {
     }
 }
 
+#[cfg(feature = "model")]
 /// Frames of one size as ImageNet-normalised `[T, 3, H, W]` data:
 /// `x[t, c, y, x] = (pixel[c] / 255 − mean[c]) / std[c]`.
 pub fn normalise(frames: &[Frame]) -> TensorData {
@@ -161,7 +168,7 @@ pub fn normalise(frames: &[Frame]) -> TensorData {
     TensorData::new(values, [frames.len(), 3, h as usize, w as usize])
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "model"))]
 mod tests {
     use super::*;
 

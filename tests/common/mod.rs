@@ -9,6 +9,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::NpzReader;
 
+// The library's unit tests and these share one comparison ([`max_error`]).
+#[path = "../../src/test_support.rs"]
+mod test_support;
+pub use test_support::max_error;
+
 /// The checkout being tested, read when the test runs (cargo sets it for `cargo test`), not when
 /// it was compiled: a test binary reused from a target directory shared by several checkouts
 /// must not look in the checkout that built it.
@@ -65,42 +70,68 @@ pub fn values<const D: usize>(t: Tensor<D>) -> (Vec<f32>, Vec<usize>) {
     (data.try_to_vec::<f32>().expect("f32 tensor"), shape)
 }
 
-/// Largest absolute difference between a tensor and a reference array of the same shape.
+/// Largest absolute difference between a tensor and a reference array of the same shape;
+/// panics on any NaN or infinity on either side (see [`max_error`]).
 pub fn max_abs_diff<const D: usize>(t: Tensor<D>, reference: &(Vec<f32>, Vec<usize>)) -> f32 {
     let (got, shape) = values(t);
     assert_eq!(shape, reference.1, "shape");
-    got.iter()
-        .zip(&reference.0)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max)
+    max_error(&got, &reference.0, "tensor against its reference")
 }
 
-/// Asserts that `got` and `expected` have the same length and differ by at most `tol`
-/// anywhere, and that neither holds NaN or infinity (a NaN compares as neither near nor far, so
-/// a fold with `f32::max` would pass it); the message names `what`, the worst index and values.
+/// Asserts that `got` and `expected` differ by at most `tol` anywhere ([`max_error`]: NaN and
+/// infinity fail); the message names `what`, the worst index and values.
 pub fn assert_close(got: &[f32], expected: &[f32], tol: f32, what: &str) {
-    assert_eq!(got.len(), expected.len(), "{what}: lengths differ");
-    let mut worst = (0usize, 0f32);
-    for (i, (a, b)) in got.iter().zip(expected).enumerate() {
-        assert!(
-            a.is_finite() && b.is_finite(),
-            "{what}: non-finite value at {i}: {a} vs {b}"
+    let d = max_error(got, expected, what);
+    if d > tol {
+        let i = got
+            .iter()
+            .zip(expected)
+            .position(|(a, b)| (a - b).abs() == d)
+            .unwrap_or(0);
+        panic!(
+            "{what}: |{} - {}| = {d} at {i} exceeds {tol}",
+            got[i], expected[i]
         );
-        let d = (a - b).abs();
-        if d > worst.1 {
-            worst = (i, d);
-        }
     }
-    let (i, d) = worst;
-    assert!(
-        d <= tol,
-        "{what}: |{} - {}| = {d} at {i} exceeds {tol}",
-        got.get(i).copied().unwrap_or(f32::NAN),
-        expected.get(i).copied().unwrap_or(f32::NAN)
-    );
 }
 
 /// The wgpu device the GPU tests run on. In CI that is lavapipe, Mesa's software Vulkan.
 pub fn wgpu_device() -> Device {
     amflow::backend::BackendKind::Wgpu.device()
+}
+
+/// What a run of the `amflow` binary printed, and whether it succeeded.
+pub struct Run {
+    /// Exit status 0.
+    pub ok: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Both streams, output first.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Both streams, after asserting that the run succeeded (the failure shows them).
+    pub fn expect_ok(&self, what: &str) -> String {
+        assert!(self.ok, "{what} failed:\n{}", self.text());
+        self.text()
+    }
+}
+
+/// Runs the `amflow` binary that cargo built for these tests.
+pub fn amflow(args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amflow"))
+        .args(args)
+        .output()
+        .expect("the amflow binary runs");
+    Run {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
