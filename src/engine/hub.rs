@@ -1,50 +1,97 @@
 //! Downloads a Hugging Face model folder (`config.json`, `model.safetensors`) into the local
-//! Hugging Face cache, laid out as `huggingface_hub` reads it:
-//! `HOME/hub/models--ORG--NAME/snapshots/COMMIT/FILE` and `refs/REV` holding `COMMIT` (taken
-//! from the server's `X-Repo-Commit` header, or the revision itself). Each file is written
-//! beside its place and renamed into it, so a broken download leaves nothing half-written.
+//! Hugging Face cache, laid out as `huggingface_hub` writes it, so that either finds what the
+//! other fetched:
+//!
+//! ```text
+//! CACHE/models--ORG--NAME/blobs/ETAG                     the file's bytes
+//! CACHE/models--ORG--NAME/snapshots/COMMIT/FILE  →  ../../blobs/ETAG   (a relative symlink)
+//! CACHE/models--ORG--NAME/refs/REV                       COMMIT
+//! ```
+//!
+//! `CACHE` is `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`. As
+//! `huggingface_hub` does, each file's metadata comes from a `HEAD` request that does not follow
+//! redirects (the hub's own response carries `X-Repo-Commit` and `X-Linked-Etag`; the CDN it
+//! redirects large files to does not), then the bytes from a `GET` that does. One commit names
+//! the snapshot of every file (the first file's, else the revision itself, written to `refs/` as
+//! such so the next launch finds it). A blob is written beside its place, synced and renamed in,
+//! so a broken download leaves nothing half-written.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 /// The files a backbone folder needs.
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
+/// A file's metadata as the hub's `HEAD` response gives it.
+struct Metadata {
+    commit: Option<String>,
+    etag: Option<String>,
+}
+
+/// `HEAD url` without following redirects: the commit and the etag (`X-Linked-Etag` for files
+/// kept in LFS, else `ETag`; quotes and a weak `W/` dropped), when the server gives them.
+fn head(url: &str) -> Result<Metadata, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let response = agent.head(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status();
+    if !(status.is_success() || status.is_redirection()) {
+        return Err(format!("{url}: {status}"));
+    }
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let clean = |v: String| v.trim_start_matches("W/").trim_matches('"').to_string();
+    let safe =
+        |v: &String| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    Ok(Metadata {
+        commit: header("x-repo-commit").filter(safe),
+        etag: header("x-linked-etag")
+            .or_else(|| header("etag"))
+            .map(clean)
+            .filter(safe),
+    })
+}
+
 /// Downloads `base` + each of [`FILES`] (`base` ends with `/`) for `org/name` at revision
-/// `rev` into the cache under `home`; returns the snapshot folder. `progress` hears the bytes
+/// `rev` into the hub cache `cache`; returns the snapshot folder. `progress` hears the bytes
 /// done of the current file and its size, when the server says.
 pub fn download(
     base: &str,
     (org, name, rev): (&str, &str, &str),
-    home: &Path,
+    cache: &Path,
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<PathBuf, String> {
-    let repo = home.join("hub").join(format!("models--{org}--{name}"));
-    let mut snapshot: Option<PathBuf> = None;
+    let repo = cache.join(format!("models--{org}--{name}"));
+    let blobs = repo.join("blobs");
+    let mut commit: Option<String> = None;
     for file in FILES {
         let url = format!("{base}{file}");
+        let meta = head(&url)?;
+        let commit = commit
+            .get_or_insert_with(|| meta.commit.clone().unwrap_or_else(|| rev.to_string()))
+            .clone();
         let mut response = ureq::get(&url).call().map_err(|e| format!("{url}: {e}"))?;
-        let commit = response
-            .headers()
-            .get("x-repo-commit")
-            .and_then(|v| v.to_str().ok())
-            .filter(|c| !c.is_empty() && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
-            .unwrap_or(rev)
-            .to_string();
         let total: Option<u64> = response
             .headers()
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         progress(0, total);
-        let dir = snapshot
-            .get_or_insert_with(|| repo.join("snapshots").join(&commit))
-            .clone();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let dest = dir.join(file);
-        let partial = dir.join(format!(".{file}.partial-{}", std::process::id()));
-        let mut result = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&blobs).map_err(|e| format!("{}: {e}", blobs.display()))?;
+        let partial = blobs.join(format!(".{file}.incomplete-{}", std::process::id()));
+        let mut fetch = || -> std::io::Result<String> {
             let mut out = std::fs::File::create(&partial)?;
+            let mut hash = Sha256::new();
             let mut done = 0u64;
             let mut body = response.body_mut().as_reader();
             let mut buf = vec![0u8; 1 << 16];
@@ -54,22 +101,52 @@ pub fn download(
                     break;
                 }
                 out.write_all(&buf[..n])?;
+                hash.update(&buf[..n]);
                 done += n as u64;
                 progress(done, total);
             }
             out.sync_all()?;
-            std::fs::rename(&partial, &dest)
+            // Without an etag the blob is named by its SHA-256, which is what the hub's etag of
+            // an LFS file is.
+            let etag = meta
+                .etag
+                .clone()
+                .unwrap_or_else(|| hash.finalize().iter().map(|b| format!("{b:02x}")).collect());
+            std::fs::rename(&partial, blobs.join(&etag))?;
+            Ok(etag)
         };
-        if let Err(e) = result() {
+        let etag = fetch().map_err(|e| {
             let _ = std::fs::remove_file(&partial);
-            return Err(format!("{url}: {e}"));
-        }
-        let refs = repo.join("refs");
-        std::fs::create_dir_all(&refs)
-            .and_then(|()| std::fs::write(refs.join(rev), &commit))
-            .map_err(|e| format!("{}: {e}", refs.display()))?;
+            format!("{url}: {e}")
+        })?;
+        let snapshot = repo.join("snapshots").join(&commit);
+        std::fs::create_dir_all(&snapshot).map_err(|e| format!("{}: {e}", snapshot.display()))?;
+        link_blob(&blobs.join(&etag), &snapshot.join(file), &etag)
+            .map_err(|e| format!("{}: {e}", snapshot.join(file).display()))?;
     }
-    snapshot.ok_or_else(|| "nothing downloaded".to_string())
+    let commit = commit.ok_or_else(|| "nothing downloaded".to_string())?;
+    let refs = repo.join("refs");
+    std::fs::create_dir_all(&refs).map_err(|e| format!("{}: {e}", refs.display()))?;
+    crate::durable::write_atomic(&refs.join(rev), commit.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(repo.join("snapshots").join(commit))
+}
+
+/// `snapshot_file` → `../../blobs/ETAG`, as `huggingface_hub` links them; a copy where the
+/// system has no symlinks (as `huggingface_hub` also falls back to).
+fn link_blob(blob: &Path, snapshot_file: &Path, etag: &str) -> std::io::Result<()> {
+    if snapshot_file.symlink_metadata().is_ok() {
+        std::fs::remove_file(snapshot_file)?;
+    }
+    #[cfg(unix)]
+    {
+        let _ = blob;
+        std::os::unix::fs::symlink(Path::new("../../blobs").join(etag), snapshot_file)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = etag;
+        std::fs::copy(blob, snapshot_file).map(|_| ())
+    }
 }
 
 /// `https://huggingface.co/ORG/NAME/resolve/REV/` → `(ORG, NAME, REV)`.
@@ -81,33 +158,30 @@ pub fn hub_parts(url: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// The snapshot folder of a Hugging Face URL in the local Hugging Face cache, if it is there.
-pub fn hub_cache_dir(url: &str) -> Result<std::path::PathBuf, String> {
-    hub_cache_dir_in(&hf_home()?, url)
+pub fn hub_cache_dir(url: &str) -> Result<PathBuf, String> {
+    hub_cache_dir_in(&hub_cache()?, url)
 }
 
-/// The Hugging Face home folder: `$HF_HOME`, else `~/.cache/huggingface`.
-pub(crate) fn hf_home() -> Result<std::path::PathBuf, String> {
-    std::env::var_os("HF_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| {
-                std::path::PathBuf::from(h)
-                    .join(".cache")
-                    .join("huggingface")
-            })
-        })
-        .ok_or_else(|| "neither HF_HOME nor HOME is set".to_string())
+/// The hub cache: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, as
+/// `huggingface_hub` resolves it.
+pub fn hub_cache() -> Result<PathBuf, String> {
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("HF_HUB_CACHE")
+        .or_else(|| var("HF_HOME").map(|h| h.join("hub")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache").join("huggingface").join("hub")))
+        .ok_or_else(|| "none of HF_HUB_CACHE, HF_HOME and HOME is set".to_string())
 }
 
-/// [`hub_cache_dir`] with the Hugging Face home folder given.
-pub(crate) fn hub_cache_dir_in(
-    home: &std::path::Path,
-    url: &str,
-) -> Result<std::path::PathBuf, String> {
+/// [`hub_cache_dir`] in the hub cache `cache`.
+pub fn hub_cache_dir_in(cache: &Path, url: &str) -> Result<PathBuf, String> {
     let (org, name, rev) = hub_parts(url).ok_or_else(|| {
         format!("{url}: the desktop app reads Hugging Face URLs (https://huggingface.co/ORG/NAME/resolve/main/) from the Hugging Face cache; open other folders by path")
     })?;
-    let repo = home.join("hub").join(format!("models--{org}--{name}"));
+    let repo = cache.join(format!("models--{org}--{name}"));
     let snapshot = std::fs::read_to_string(repo.join("refs").join(rev))
         .map(|hash| repo.join("snapshots").join(hash.trim()))
         .unwrap_or_else(|_| repo.join("snapshots").join(rev));
@@ -118,107 +192,5 @@ pub(crate) fn hub_cache_dir_in(
             "{org}/{name} is not in the Hugging Face cache ({}); fetch it with `huggingface-cli download {org}/{name} config.json model.safetensors`",
             repo.display()
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::BufRead;
-    use std::net::TcpListener;
-
-    /// Serves `files` over HTTP/1.1 on loopback, one connection per request, with an
-    /// `X-Repo-Commit` header.
-    fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        std::thread::spawn(move || {
-            for stream in listener.incoming().take(files.len()) {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                loop {
-                    let mut header = String::new();
-                    if reader.read_line(&mut header).unwrap_or(0) <= 2 {
-                        break;
-                    }
-                }
-                let body = files
-                    .iter()
-                    .find(|(name, _)| path.ends_with(name))
-                    .map(|(_, b)| b.clone())
-                    .unwrap_or_default();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Repo-Commit: abc123\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            }
-        });
-        format!("http://{addr}/facebook/dinov2-small/resolve/main/")
-    }
-
-    #[test]
-    fn downloads_land_where_the_hugging_face_cache_keeps_them() {
-        let home = tempfile::tempdir().expect("temp dir");
-        let base = serve(vec![
-            ("config.json", b"{\"model_type\": \"dinov2\"}".to_vec()),
-            ("model.safetensors", vec![7u8; 100_000]),
-        ]);
-        let mut last = (0, None);
-        let dir = download(
-            &base,
-            ("facebook", "dinov2-small", "main"),
-            home.path(),
-            &mut |done, total| last = (done, total),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let repo = home.path().join("hub/models--facebook--dinov2-small");
-        assert_eq!(dir, repo.join("snapshots/abc123"));
-        assert_eq!(
-            std::fs::read(dir.join("model.safetensors")).expect("weights"),
-            vec![7u8; 100_000]
-        );
-        assert_eq!(
-            std::fs::read_to_string(repo.join("refs/main")).expect("ref"),
-            "abc123"
-        );
-        assert_eq!(last, (100_000, Some(100_000)));
-        // What the app looks up next time: the cached snapshot, no download.
-        let url = "https://huggingface.co/facebook/dinov2-small/resolve/main/";
-        assert_eq!(hub_cache_dir_in(home.path(), url).ok(), Some(dir));
-    }
-
-    #[test]
-    fn hub_urls_are_recognised() {
-        let crate::engine::BackboneSource::Url(url) =
-            crate::engine::BackboneSource::hub("facebook/dinov2-base")
-        else {
-            panic!("a hub model is a URL");
-        };
-        assert_eq!(hub_parts(&url), Some(("facebook", "dinov2-base", "main")));
-        assert_eq!(hub_parts("https://example.org/models/tiny/"), None);
-    }
-
-    #[test]
-    fn the_hub_cache_is_read_where_hugging_face_puts_it() {
-        let home = tempfile::tempdir().expect("temp dir");
-        let repo = home
-            .path()
-            .join("hub")
-            .join("models--facebook--dinov2-small");
-        let snap = repo.join("snapshots").join("abc123");
-        std::fs::create_dir_all(&snap).expect("mkdir");
-        std::fs::create_dir_all(repo.join("refs")).expect("mkdir");
-        std::fs::write(repo.join("refs").join("main"), "abc123\n").expect("write");
-        let url = "https://huggingface.co/facebook/dinov2-small/resolve/main/";
-        let found = |url| hub_cache_dir_in(home.path(), url);
-        assert!(found(url).is_err_and(|e| e.contains("huggingface-cli download")));
-        std::fs::write(snap.join("config.json"), "{}").expect("write");
-        std::fs::write(snap.join("model.safetensors"), "").expect("write");
-        assert_eq!(found(url).ok(), Some(snap));
     }
 }

@@ -39,7 +39,7 @@ pub async fn backbone(
                 (Err(_), Some(parts)) => hub::download(
                     &join(url, ""),
                     parts,
-                    &hub::hf_home()?,
+                    &hub::hub_cache()?,
                     &mut |done, total| emit(Reply::Progress { done, total }),
                 )?,
                 (Err(missing), None) => return Err(missing),
