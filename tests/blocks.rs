@@ -7,8 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use amflow::cli::blocks::find_clips;
 use amflow::maps::selection::Selection;
+use amflow::video::discover::find_clips;
 
 /// Whether a run of `amflow` succeeded, and what it printed.
 fn amflow(args: &[&str]) -> (bool, String) {

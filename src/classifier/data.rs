@@ -20,7 +20,7 @@ use burn::train::Interrupter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::cli::blocks::find_clips;
+use crate::video::discover::find_clips;
 use crate::video::preprocess::{Crop, Preprocess};
 use crate::video::sampling::{SegmentPick, uniform_segments};
 use crate::video::{Clip, ClipError};
@@ -136,17 +136,8 @@ impl ClipDataset {
 
     /// One sub-folder per class; classes in `classes.txt` order when given, else sorted.
     pub fn from_class_folders(dir: &Path, classes: Option<Vec<String>>) -> Result<Self, DataError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| {
-            DataError::Clip(match source.kind() {
-                std::io::ErrorKind::NotFound => ClipError::Missing {
-                    path: dir.to_path_buf(),
-                },
-                _ => ClipError::Io {
-                    path: dir.to_path_buf(),
-                    source,
-                },
-            })
-        })?;
+        let entries =
+            std::fs::read_dir(dir).map_err(|source| DataError::Clip(ClipError::io(dir, source)))?;
         let mut folders: Vec<String> = entries
             .flatten()
             .filter(|e| e.path().is_dir())

@@ -2,7 +2,7 @@
 //! moves, over a clip or a whole dataset, and proposes the AM blocks (see
 //! [`crate::maps::ranking`] for the score).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
@@ -15,6 +15,7 @@ use crate::backend::BackendKind;
 use crate::maps::ranking::Ranking;
 use crate::maps::selection::{FORMAT, Selection};
 use crate::model::BackboneError;
+use crate::video::discover::find_clips;
 use crate::video::sampling::{SegmentPick, uniform_segments};
 use crate::video::{Clip, ClipError};
 
@@ -75,79 +76,6 @@ pub enum BlocksError {
         /// The first error met.
         first: String,
     },
-}
-
-const VIDEO_EXTENSIONS: [&str; 11] = [
-    "mp4", "webm", "avi", "mkv", "mov", "m4v", "mpg", "mpeg", "ogv", "gif", "webp",
-];
-const FRAME_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
-
-fn has_extension(path: &Path, list: &[&str]) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| list.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-fn holds_frames(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| has_extension(&e.path(), &FRAME_EXTENSIONS))
-    })
-}
-
-/// The clips under `path`: the path itself if it is a clip, the lines of a list file, or every
-/// video file and frame folder below a dataset folder, sorted.
-pub fn find_clips(path: &Path) -> Result<Vec<PathBuf>, ClipError> {
-    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => ClipError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => ClipError::Io {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
-    if meta.is_file() {
-        if has_extension(path, &["txt", "list", "csv"]) {
-            let text = std::fs::read_to_string(path).map_err(|source| ClipError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            let base = path.parent().unwrap_or(Path::new("."));
-            return Ok(text
-                .lines()
-                .filter_map(|l| l.split([' ', ',', '\t']).find(|s| !s.is_empty()))
-                .filter(|p| !p.starts_with('#'))
-                .map(|p| base.join(p))
-                .collect());
-        }
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if holds_frames(path) {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut clips = Vec::new();
-    let mut stack = vec![(path.to_path_buf(), 0usize)];
-    while let Some((dir, depth)) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                if holds_frames(&p) {
-                    clips.push(p);
-                } else if depth < 4 {
-                    stack.push((p, depth + 1));
-                }
-            } else if has_extension(&p, &VIDEO_EXTENSIONS) {
-                clips.push(p);
-            }
-        }
-    }
-    clips.sort();
-    Ok(clips)
 }
 
 /// `n` items spread evenly over `items`.

@@ -19,18 +19,14 @@
 //! them. The backbone is frozen: its parameters never require gradients, yet gradients flow
 //! through it to its inputs and to whatever is added beside it.
 
-use std::path::Path;
-
 use burn::module::{Module, Param};
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::activation::{gelu_approximate, relu, silu};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
 
 use super::config::{Activation, Dinov2Config};
-use super::error::WeightsProblem;
-use super::error::{BackboneError, InputError};
+use super::error::InputError;
 use super::interpolate::bicubic_matrix;
-use super::weights::{Checkpoint, load_dinov2};
 use crate::cpu::gelu::gelu;
 use crate::cpu::softmax::softmax_last;
 
@@ -344,40 +340,6 @@ impl Dinov2 {
         .no_grad()
     }
 
-    /// Loads `config.json` text and `model.safetensors` bytes; `source` names where they came
-    /// from in error messages (a folder, a URL, "embedded").
-    pub fn from_bytes(
-        config_json: &str,
-        weights: &[u8],
-        source: &str,
-        device: &Device,
-    ) -> Result<Self, BackboneError> {
-        let parts = Parts::parse(config_json, weights, source)?;
-        load_dinov2(&parts.config, parts.activation, &parts.ckpt, device)
-            .map_err(|problem| parts.weights_error(problem))
-    }
-
-    /// Loads a Hugging Face model folder holding `config.json` and `model.safetensors`.
-    ///
-    /// The configuration is read and validated first, so a bad `config.json` is reported
-    /// without reading the weights.
-    pub fn load_dir(dir: impl AsRef<Path>, device: &Device) -> Result<Self, BackboneError> {
-        let dir = dir.as_ref();
-        let read_err = |path: &Path| {
-            let path = path.display().to_string();
-            move |source| BackboneError::Io { path, source }
-        };
-        let config_path = dir.join("config.json");
-        let config_json = std::fs::read_to_string(&config_path).map_err(read_err(&config_path))?;
-        Dinov2Config::from_json(&config_json).map_err(|problem| BackboneError::Config {
-            path: config_path.display().to_string(),
-            problem,
-        })?;
-        let weights_path = dir.join("model.safetensors");
-        let weights = std::fs::read(&weights_path).map_err(read_err(&weights_path))?;
-        Self::from_bytes(&config_json, &weights, &dir.display().to_string(), device)
-    }
-
     /// The configuration the backbone was built from.
     pub fn config(&self) -> &Dinov2Config {
         &self.config
@@ -494,51 +456,10 @@ impl Dinov2 {
     }
 }
 
-/// A backbone's configuration and checkpoint, parsed and checked, before any tensor is made.
-struct Parts<'a> {
-    config: Dinov2Config,
-    activation: Activation,
-    ckpt: Checkpoint<'a>,
-    weights_path: String,
-}
-
-impl<'a> Parts<'a> {
-    fn parse(config_json: &str, weights: &'a [u8], source: &str) -> Result<Self, BackboneError> {
-        let config_path = format!("{source}/config.json");
-        let weights_path = format!("{source}/model.safetensors");
-        let config =
-            Dinov2Config::from_json(config_json).map_err(|problem| BackboneError::Config {
-                path: config_path.clone(),
-                problem,
-            })?;
-        let activation = config
-            .activation()
-            .map_err(|problem| BackboneError::Config {
-                path: config_path,
-                problem,
-            })?;
-        let ckpt = Checkpoint::parse(weights).map_err(|problem| BackboneError::Weights {
-            path: weights_path.clone(),
-            problem,
-        })?;
-        Ok(Self {
-            config,
-            activation,
-            ckpt,
-            weights_path,
-        })
-    }
-
-    fn weights_error(&self, problem: WeightsProblem) -> BackboneError {
-        BackboneError::Weights {
-            path: self.weights_path.clone(),
-            problem,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use burn::tensor::Device;
+
     use super::*;
 
     fn linear(weight: Vec<f32>, d_in: usize, d_out: usize, device: &Device) -> Linear {

@@ -155,7 +155,7 @@ pub enum InputError {
         expected: usize,
     },
     /// The input would need more memory than the backbone allows itself: one block's attention
-    /// logits, `B·H·N²` float32 values, past [`crate::model::dinov2::MAX_ATTENTION_BYTES`].
+    /// logits, `B·H·N²` float32 values, past the backbone's limit (`MAX_ATTENTION_BYTES`).
     #[error(
         "{height}×{width} pixels make {tokens} tokens per image, whose attention maps need {} MiB per block (at most {} MiB): choose a smaller input size",
         bytes >> 20, limit >> 20

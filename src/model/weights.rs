@@ -29,6 +29,8 @@
 //! Every tensor's shape is checked against the one `config.json` implies before anything is
 //! built, so a wrong file is an error naming the tensor, never a panic inside a layer.
 
+use std::path::Path;
+
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -36,7 +38,7 @@ use safetensors::{Dtype, SafeTensors};
 
 use super::config::{Activation, Dinov2Config};
 use super::dinov2::{Attention, Block, Dinov2, Embeddings, Ffn, Mlp, PatchEmbed, SwiGlu};
-use super::error::WeightsProblem;
+use super::error::{BackboneError, WeightsProblem};
 
 /// The tensors of one safetensors file, read through Hugging Face names.
 pub struct Checkpoint<'a> {
@@ -340,6 +342,87 @@ mod widen {
                 .map(|v| half::bf16::from_f32(*v).to_f32())
                 .collect();
             assert_eq!(super::bf16_le(&brains), expected);
+        }
+    }
+}
+
+/// Loading: the checkpoint's files into a [`Dinov2`] (here rather than beside the modules, so
+/// that the modules never reach for their loader).
+impl Dinov2 {
+    /// Loads `config.json` text and `model.safetensors` bytes; `source` names where they came
+    /// from in error messages (a folder, a URL, "embedded").
+    pub fn from_bytes(
+        config_json: &str,
+        weights: &[u8],
+        source: &str,
+        device: &Device,
+    ) -> Result<Self, BackboneError> {
+        let parts = Parts::parse(config_json, weights, source)?;
+        load_dinov2(&parts.config, parts.activation, &parts.ckpt, device)
+            .map_err(|problem| parts.weights_error(problem))
+    }
+
+    /// Loads a Hugging Face model folder holding `config.json` and `model.safetensors`.
+    ///
+    /// The configuration is read and validated first, so a bad `config.json` is reported
+    /// without reading the weights.
+    pub fn load_dir(dir: impl AsRef<Path>, device: &Device) -> Result<Self, BackboneError> {
+        let dir = dir.as_ref();
+        let read_err = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| BackboneError::Io { path, source }
+        };
+        let config_path = dir.join("config.json");
+        let config_json = std::fs::read_to_string(&config_path).map_err(read_err(&config_path))?;
+        Dinov2Config::from_json(&config_json).map_err(|problem| BackboneError::Config {
+            path: config_path.display().to_string(),
+            problem,
+        })?;
+        let weights_path = dir.join("model.safetensors");
+        let weights = std::fs::read(&weights_path).map_err(read_err(&weights_path))?;
+        Self::from_bytes(&config_json, &weights, &dir.display().to_string(), device)
+    }
+}
+
+/// A backbone's configuration and checkpoint, parsed and checked, before any tensor is made.
+struct Parts<'a> {
+    config: Dinov2Config,
+    activation: Activation,
+    ckpt: Checkpoint<'a>,
+    weights_path: String,
+}
+
+impl<'a> Parts<'a> {
+    fn parse(config_json: &str, weights: &'a [u8], source: &str) -> Result<Self, BackboneError> {
+        let config_path = format!("{source}/config.json");
+        let weights_path = format!("{source}/model.safetensors");
+        let config =
+            Dinov2Config::from_json(config_json).map_err(|problem| BackboneError::Config {
+                path: config_path.clone(),
+                problem,
+            })?;
+        let activation = config
+            .activation()
+            .map_err(|problem| BackboneError::Config {
+                path: config_path,
+                problem,
+            })?;
+        let ckpt = Checkpoint::parse(weights).map_err(|problem| BackboneError::Weights {
+            path: weights_path.clone(),
+            problem,
+        })?;
+        Ok(Self {
+            config,
+            activation,
+            ckpt,
+            weights_path,
+        })
+    }
+
+    fn weights_error(&self, problem: WeightsProblem) -> BackboneError {
+        BackboneError::Weights {
+            path: self.weights_path.clone(),
+            problem,
         }
     }
 }

@@ -10,7 +10,7 @@ use image::codecs::gif::GifDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{AnimationDecoder, DynamicImage, Frames, ImageDecoder};
 
-use super::clip::{extension, io_error};
+use super::image_io::extension;
 use super::image_io::{check_size, limits};
 use super::{ClipError, ClipInfo, Frame};
 
@@ -98,7 +98,7 @@ fn image_error(name: &str, frame: usize, source: image::ImageError) -> ClipError
 fn open_file(path: &Path) -> Result<BufReader<File>, ClipError> {
     File::open(path)
         .map(BufReader::new)
-        .map_err(|source| io_error(path, source))
+        .map_err(|source| ClipError::io(path, source))
 }
 
 fn is_gif(path: &Path) -> bool {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::image_io::extension;
 use super::{
     AnimatedImage, ClipError, ClipInfo, Frame, FrameFolder, decode_image, image_dimensions,
     reorder, sorted_unique,
@@ -81,7 +82,7 @@ impl Clip {
     /// file for ffmpeg. A single still image is an error that says to give two.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, ClipError> {
         let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
+        let meta = std::fs::metadata(path).map_err(|source| ClipError::io(path, source))?;
         if meta.is_dir() {
             return Ok(Clip::Folder(FrameFolder::open(path)?));
         }
@@ -124,7 +125,7 @@ impl Clip {
             .map(|p| match std::fs::read(p) {
                 Ok(bytes) if bytes.is_empty() => Err(ClipError::EmptyFile(p.clone())),
                 Ok(bytes) => Ok(bytes),
-                Err(source) => Err(io_error(p, source)),
+                Err(source) => Err(ClipError::io(p, source)),
             })
             .collect::<Result<Vec<_>, _>>()?;
         let name = paths
@@ -160,23 +161,4 @@ impl Clip {
         };
         Ok(reorder(indices, &wanted, decoded))
     }
-}
-
-pub(crate) fn io_error(path: &Path, source: std::io::Error) -> ClipError {
-    if source.kind() == std::io::ErrorKind::NotFound {
-        ClipError::Missing {
-            path: path.to_path_buf(),
-        }
-    } else {
-        ClipError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
-
-pub(crate) fn extension(path: &Path) -> Option<String> {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
 }

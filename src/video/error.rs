@@ -1,7 +1,7 @@
 //! Typed errors of opening, decoding and sampling clips. Every message names the clip and the
 //! problem, and says what to do where there is something to do.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -133,4 +133,21 @@ pub enum ClipError {
     /// The browser refused something (loading, seeking, drawing a frame).
     #[error("{0}")]
     Browser(String),
+}
+
+impl ClipError {
+    /// An I/O failure on `path`: [`ClipError::Missing`] when nothing is there, else
+    /// [`ClipError::Io`] with the system's reason. The one place that mapping is made.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ClipError::Missing {
+                path: path.to_path_buf(),
+            }
+        } else {
+            ClipError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
 }

@@ -26,7 +26,6 @@ use ffmpeg_sidecar::command::FfmpegCommand;
 use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
 use serde::Deserialize;
 
-use super::clip::io_error;
 use super::image_io::check_size;
 use super::{ClipError, ClipInfo, Frame};
 
@@ -89,7 +88,7 @@ impl VideoFile {
         ffmpeg: &Ffmpeg,
         max_short_side: Option<u32>,
     ) -> Result<Self, ClipError> {
-        let meta = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
+        let meta = std::fs::metadata(path).map_err(|source| ClipError::io(path, source))?;
         if meta.len() == 0 {
             return Err(ClipError::EmptyFile(path.to_path_buf()));
         }

@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
-use super::clip::{extension, io_error};
+use super::image_io::extension;
 use super::{ClipError, ClipInfo, Frame, decode_image, image_dimensions};
 
 /// A folder of PNG/JPEG frames. Frame `i` is the `i`-th file in natural order (`2.png` before
@@ -22,10 +22,10 @@ impl FrameFolder {
 
     /// Lists the folder and reads the first frame's header.
     pub fn open(dir: &Path) -> Result<Self, ClipError> {
-        let entries = std::fs::read_dir(dir).map_err(|source| io_error(dir, source))?;
+        let entries = std::fs::read_dir(dir).map_err(|source| ClipError::io(dir, source))?;
         let mut files = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| io_error(dir, source))?;
+            let entry = entry.map_err(|source| ClipError::io(dir, source))?;
             let path = entry.path();
             if matches!(extension(&path).as_deref(), Some("png" | "jpg" | "jpeg")) {
                 files.push(path);
@@ -77,7 +77,7 @@ impl FrameFolder {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ClipError> {
-    let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+    let bytes = std::fs::read(path).map_err(|source| ClipError::io(path, source))?;
     if bytes.is_empty() {
         return Err(ClipError::EmptyFile(path.to_path_buf()));
     }

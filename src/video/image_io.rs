@@ -80,3 +80,10 @@ fn reader<'a>(bytes: &'a [u8], name: &str) -> Result<ImageReader<Cursor<&'a [u8]
     reader.limits(limits());
     Ok(reader)
 }
+
+/// A path's extension in lower case.
+pub(crate) fn extension(path: &std::path::Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}

@@ -10,6 +10,8 @@
 mod animation;
 mod clip;
 mod demo;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod discover;
 mod error;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ffmpeg;
