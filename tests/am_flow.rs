@@ -274,6 +274,13 @@ fn option_values_out_of_range_are_refused_by_name() {
         (&["maps", "--columns", "0"][..], "--columns"),
         (&["blocks", "--size", "99999"][..], "--size"),
         (&["train", "x", "--size", "99999"][..], "--size"),
+        (&["blocks", "-k", "0"][..], "--offset"),
+        (&["blocks", "--pairs", "0"][..], "--pairs"),
+        (&["predict", "x", "--top", "0"][..], "--top"),
+        (
+            &["train", "x", "--aligner-heads", "0"][..],
+            "--aligner-heads",
+        ),
     ] {
         let run = common::amflow(args);
         assert!(!run.ok, "{args:?} succeeded");

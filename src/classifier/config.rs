@@ -132,6 +132,12 @@ impl ClassifierConfig {
         if self.frames == 0 || self.frames > 256 {
             return Err(format!("{} frames per clip (1 to 256)", self.frames));
         }
+        if self.frames < 2 && !self.am_blocks.is_empty() {
+            return Err(format!(
+                "{} frame per clip: AM flow compares consecutive frames, so AM blocks need at least 2",
+                self.frames
+            ));
+        }
         if self.bottleneck == 0 || self.bottleneck > 4096 {
             return Err(format!("bottleneck {} (1 to 4096)", self.bottleneck));
         }
@@ -244,5 +250,35 @@ mod tests {
             parse_blocks("first,last", 12),
             Err(BlocksError::Parse(_))
         ));
+    }
+
+    #[test]
+    fn one_frame_clips_are_refused_where_am_flow_needs_pairs() {
+        let backbone = BackboneId {
+            name: "tiny".into(),
+            hidden_size: 32,
+            num_hidden_layers: 2,
+            num_attention_heads: 2,
+            patch_size: 14,
+            num_register_tokens: 0,
+        };
+        let config = |frames, am_blocks| ClassifierConfig {
+            format: FORMAT.into(),
+            backbone: backbone.clone(),
+            am_blocks,
+            flow: FlowKind::Vanilla,
+            tpm: TpmKind::Transformer,
+            frames,
+            bottleneck: 8,
+            size: 56,
+            aligner_heads: 2,
+            classes: vec!["a".into(), "b".into()],
+        };
+        let err = config(1, vec![1])
+            .validate()
+            .expect_err("one frame, AM flow");
+        assert!(err.contains("at least 2"), "{err}");
+        assert!(config(1, vec![]).validate().is_ok());
+        assert!(config(2, vec![1]).validate().is_ok());
     }
 }

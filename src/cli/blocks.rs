@@ -26,16 +26,16 @@ pub struct BlocksArgs {
     /// folder per class), or a list file of `path label` lines (mmaction2 style).
     pub path: PathBuf,
     /// Frame pairs per clip, spread evenly over it.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub pairs: usize,
     /// Pairs are (t, t + offset).
-    #[arg(long, short = 'k', default_value_t = 1)]
+    #[arg(long, short = 'k', default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub offset: usize,
     /// Short side of the backbone's input.
     #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<u32>())]
     pub size: u32,
     /// How many blocks to propose.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top: usize,
     /// At most this many clips of a dataset, spread over it.
     #[arg(long, default_value_t = 50)]

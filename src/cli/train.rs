@@ -49,7 +49,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub bottleneck: Option<usize>,
     /// Heads of the aligning encoders (the largest divisor of the width up to this).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub aligner_heads: usize,
     /// Epochs.
     #[arg(long, default_value_t = 10)]
@@ -119,7 +119,7 @@ pub struct PredictArgs {
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Classes to show.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top: usize,
     /// Print JSON.
     #[arg(long)]
