@@ -39,16 +39,10 @@ pub enum AnalysisError {
 }
 
 #[cfg(feature = "model")]
-/// Reads a tensor back as `f32` values.
-pub fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
-    t.into_data()
-        .try_to_vec::<f32>()
-        .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
-}
-
-#[cfg(feature = "model")]
-/// [`read_back`] as the browser's WebGPU needs it: asynchronously there, at once natively.
-pub async fn read_back_async<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
+/// Reads a tensor back as `f32` values: asynchronously in the browser (WebGPU hands results
+/// back only that way), at once natively, where [`crate::engine::block_on`] finishes it in one
+/// poll. Every read-back goes through here, so each computation is written once.
+pub async fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
     #[cfg(target_arch = "wasm32")]
     let data = t.into_data_async().await;
     #[cfg(not(target_arch = "wasm32"))]
@@ -74,20 +68,10 @@ pub struct PairData {
 #[cfg(feature = "model")]
 impl PairData {
     /// Runs the backbone on normalised `pixels` `[2, 3, H, W]` and reads every block's vanilla
-    /// flow and column sums back.
-    pub fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
+    /// flow and column sums back ([`read_back`]).
+    pub async fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
         let (shape, all) = Self::flatten(pair_flows(backbone, pixels)?);
-        Ok(Self::split(shape, read_back(all)?))
-    }
-
-    /// [`PairData::compute`] with an asynchronous read-back, as the browser's WebGPU needs
-    /// (the model runs in the engine's worker there, so nothing else waits for the pass).
-    pub async fn compute_async(
-        backbone: &Dinov2,
-        pixels: Tensor<4>,
-    ) -> Result<Self, AnalysisError> {
-        let (shape, all) = Self::flatten(pair_flows(backbone, pixels)?);
-        Ok(Self::split(shape, read_back_async(all).await?))
+        Ok(Self::split(shape, read_back(all).await?))
     }
 
     /// Every block's flow and column sums in one flat tensor, so that one read-back brings
@@ -178,26 +162,14 @@ pub struct PairAnalysis {
 impl PairAnalysis {
     /// Analyses frames `t` and `t+k`: short side resized to `size`, the long side cropped to
     /// whole patches (the whole frame, not a centre square), through the backbone.
-    pub fn run(
+    pub async fn run(
         backbone: &Dinov2,
         frames: [&Frame; 2],
         size: u32,
         device: &Device,
     ) -> Result<Self, AnalysisError> {
         let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
-        let data = PairData::compute(backbone, pixels)?;
-        Ok(Self::finish(backbone, pair, grid, data))
-    }
-
-    /// [`PairAnalysis::run`] with an asynchronous read-back (the browser).
-    pub async fn run_async(
-        backbone: &Dinov2,
-        frames: [&Frame; 2],
-        size: u32,
-        device: &Device,
-    ) -> Result<Self, AnalysisError> {
-        let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
-        let data = PairData::compute_async(backbone, pixels).await?;
+        let data = PairData::compute(backbone, pixels).await?;
         Ok(Self::finish(backbone, pair, grid, data))
     }
 
@@ -263,30 +235,5 @@ impl PairAnalysis {
             })
             .collect();
         grid_image(&top, &maps, columns)
-    }
-}
-
-#[cfg(all(test, feature = "model"))]
-mod tests {
-    use burn::tensor::Distribution;
-
-    use super::*;
-
-    #[test]
-    fn the_asynchronous_read_back_gives_the_same_flows() {
-        let device = Device::flex();
-        let dir = crate::test_support::tiny_dinov2_dir();
-        let backbone = Dinov2::load_dir(dir, &device).unwrap_or_else(|e| panic!("{e}"));
-        let pixels = Tensor::<4>::random([2, 3, 28, 42], Distribution::Normal(0.0, 1.0), &device);
-        let at_once =
-            PairData::compute(&backbone, pixels.clone()).unwrap_or_else(|e| panic!("{e}"));
-        let read_async = crate::engine::block_on(PairData::compute_async(&backbone, pixels))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(at_once.vanilla.len(), 2);
-        assert_eq!(at_once.vanilla, read_async.vanilla);
-        assert_eq!(at_once.colsum.len(), read_async.colsum.len());
-        for (a, b) in at_once.colsum.iter().zip(&read_async.colsum) {
-            assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-5));
-        }
     }
 }

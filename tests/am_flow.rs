@@ -39,7 +39,8 @@ fn tiny_pair(device: &Device) {
     let model = Dinov2::load_dir(tiny_dir(), device).unwrap_or_else(|e| panic!("{e}"));
     let mut npz = Npz::open(tiny_dir().join("reference_io.npz"));
     let pixels = npz.tensor::<4>("pair_pixel_values", device);
-    let data = PairData::compute(&model, pixels).unwrap_or_else(|e| panic!("{e}"));
+    let data = amflow::engine::block_on(PairData::compute(&model, pixels))
+        .unwrap_or_else(|e| panic!("{e}"));
     check(&data, &mut npz, "pair_", 1e-4);
 }
 
@@ -59,7 +60,8 @@ fn real_pair_flow_matches_huggingface() {
     let model = Dinov2::load_dir(small_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
     let mut npz = Npz::open(small_dir().join("reference_vtest.npz"));
     let pixels = npz.tensor::<4>("pixel_values", &device);
-    let data = PairData::compute(&model, pixels).unwrap_or_else(|e| panic!("{e}"));
+    let data = amflow::engine::block_on(PairData::compute(&model, pixels))
+        .unwrap_or_else(|e| panic!("{e}"));
     check(&data, &mut npz, "", 1e-3);
 }
 
@@ -169,8 +171,13 @@ fn maps_of_walking_people_follow_the_people() {
     let clip = Clip::open(common::shared().join("clips").join("vtest.avi"))
         .unwrap_or_else(|e| panic!("{e}"));
     let frames = clip.frames(&[100, 101]).unwrap_or_else(|e| panic!("{e}"));
-    let analysis = PairAnalysis::run(&model, [&frames[0], &frames[1]], 224, &device)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let analysis = amflow::engine::block_on(PairAnalysis::run(
+        &model,
+        [&frames[0], &frames[1]],
+        224,
+        &device,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((analysis.grid.rows, analysis.grid.cols), (16, 21));
     assert!(
         analysis.scores.iter().all(|s| s.correlation.is_finite()),

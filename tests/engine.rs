@@ -92,8 +92,13 @@ fn the_engine_computes_what_the_library_computes() {
         other => panic!("{}", other.unexpected("flows")),
     };
     let backbone = Dinov2::load_dir(&dir, &device).unwrap_or_else(|e| panic!("{e}"));
-    let direct = PairAnalysis::run(&backbone, [&pair[0], &pair[1]], 28, &device)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let direct = amflow::engine::block_on(PairAnalysis::run(
+        &backbone,
+        [&pair[0], &pair[1]],
+        28,
+        &device,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(analysis.grid, direct.grid);
     assert_eq!(analysis.frames, direct.frames);
     assert_eq!(analysis.scores, direct.scores);
@@ -140,8 +145,13 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
     let device = Device::flex();
     let backbone = Dinov2::load_dir(common::tiny_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
     let pair = [frame(42, 28, 3), frame(42, 28, 4)];
-    let direct = PairAnalysis::run(&backbone, [&pair[0], &pair[1]], 28, &device)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let direct = amflow::engine::block_on(PairAnalysis::run(
+        &backbone,
+        [&pair[0], &pair[1]],
+        28,
+        &device,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
     let (back, seconds) = AnalysedPair::new(direct.clone(), 1.5)
         .into_analysis()
         .unwrap_or_else(|e| panic!("{e}"));

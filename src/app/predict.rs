@@ -237,9 +237,4 @@ impl PredictPanel {
     pub fn model(&self) -> Option<&Arc<ClassifierInfo>> {
         self.model.as_ref()
     }
-
-    /// Whether the top-5 of the clip `generation` is on screen.
-    pub fn ready(&self, generation: u64) -> bool {
-        matches!(&self.result, Some((_, g)) if *g == generation)
-    }
 }

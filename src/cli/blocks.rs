@@ -120,7 +120,12 @@ fn score_clip(
         .collect();
     let decoded = clip.frames(&wanted)?;
     for pair in decoded.chunks_exact(2) {
-        let analysis = PairAnalysis::run(backbone, [&pair[0], &pair[1]], args.size, device)?;
+        let analysis = crate::engine::block_on(PairAnalysis::run(
+            backbone,
+            [&pair[0], &pair[1]],
+            args.size,
+            device,
+        ))?;
         ranking.add(&analysis.scores);
     }
     Ok(starts_unique.len())

@@ -202,7 +202,7 @@ pub fn run(
         let (values, shape) = read_pixels(path)?;
         let (name, backbone) = load_backbone(backbone_dir, &device)?;
         let pixels = Tensor::<4>::from_data(TensorData::new(values, shape), &device);
-        let data = PairData::compute(&backbone, pixels)?;
+        let data = crate::engine::block_on(PairData::compute(&backbone, pixels))?;
         if let Some(out) = &args.dump {
             dump(out, &name, &data)?;
         } else {
@@ -224,7 +224,8 @@ pub fn run(
     let [a, b] = [&frames[0], &frames[1]];
     let (name, backbone) = load_backbone(backbone_dir, &device)?;
     let start = web_time::Instant::now();
-    let analysis = PairAnalysis::run(&backbone, [a, b], args.size, &device)?;
+    let analysis =
+        crate::engine::block_on(PairAnalysis::run(&backbone, [a, b], args.size, &device))?;
     println!(
         "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name} in {:.2} s on {backend}",
         info.name,

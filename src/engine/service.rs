@@ -11,7 +11,7 @@ use super::protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
     WireFrame,
 };
-use crate::analysis::{PairAnalysis, PairData, read_back_async};
+use crate::analysis::{PairAnalysis, PairData, read_back};
 use crate::classifier::AmClassifier;
 use crate::maps::PatchFlow;
 use crate::model::Dinov2;
@@ -107,7 +107,7 @@ impl Service {
         let device = self.device()?;
         let [a, b] = frames;
         let (a, b) = (a.into_frame()?, b.into_frame()?);
-        let analysis = PairAnalysis::run_async(&backbone, [&a, &b], size, &device)
+        let analysis = PairAnalysis::run(&backbone, [&a, &b], size, &device)
             .await
             .map_err(|e| e.to_string())?;
         Ok(AnalysedPair::new(analysis, start.elapsed().as_secs_f64()))
@@ -167,7 +167,7 @@ impl Service {
             .forward(clip.unsqueeze::<5>())
             .map_err(|e| e.to_string())?; // [1, C]
         let probs = softmax(logits, 1).reshape([c.classes.len()]);
-        let values = read_back_async(probs).await.map_err(|e| e.to_string())?;
+        let values = read_back(probs).await.map_err(|e| e.to_string())?;
         let mut ranked: Vec<(String, f32)> = c.classes.iter().cloned().zip(values).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(TOP);
@@ -198,7 +198,7 @@ impl Service {
         if flows.is_empty() {
             return Ok(Vec::new());
         }
-        let values = read_back_async(Tensor::cat(flows, 0))
+        let values = read_back(Tensor::cat(flows, 0))
             .await
             .map_err(|e| e.to_string())?;
         Ok(blocks

@@ -41,13 +41,6 @@ impl FrameFolder {
         Ok(Self { info, files })
     }
 
-    /// The same folder, shown at `fps` frames per second.
-    pub fn with_fps(mut self, fps: f64) -> Self {
-        let i = &self.info;
-        self.info = ClipInfo::constant_rate(i.name.clone(), i.frames, fps, i.width, i.height);
-        self
-    }
-
     /// What is known of the clip.
     pub fn info(&self) -> &ClipInfo {
         &self.info

@@ -66,11 +66,6 @@ impl ClipInfo {
         }
     }
 
-    /// Length of the clip in seconds (last timestamp plus one frame).
-    pub fn duration(&self) -> f64 {
-        self.timestamps.last().map_or(0.0, |t| t + 1.0 / self.fps)
-    }
-
     /// Checks that every index is a frame of this clip.
     pub fn check_indices(&self, indices: &[usize]) -> Result<(), ClipError> {
         match indices.iter().find(|&&i| i >= self.frames) {

@@ -181,16 +181,6 @@ impl WebVideo {
         })
     }
 
-    /// The same clip read at `fps` frames per second.
-    pub fn with_fps(mut self, fps: f64) -> Self {
-        if fps.is_finite() && fps > 0.0 {
-            let frames = ((self.video.duration() * fps).floor() as usize).max(1);
-            let i = &self.info;
-            self.info = ClipInfo::constant_rate(i.name.clone(), frames, fps, i.width, i.height);
-        }
-        self
-    }
-
     /// What is known of the clip.
     pub fn info(&self) -> &ClipInfo {
         &self.info
