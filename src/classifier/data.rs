@@ -239,8 +239,9 @@ pub struct ClipBatch {
     pub clips: Tensor<5>,
     /// Class indices.
     pub labels: Tensor<1, Int>,
-    /// What stops the run when the model fails on this batch (training only).
-    pub stop: Option<Interrupter>,
+    /// What stops the run when the model fails on this batch (the batcher's policy's, in
+    /// training; one nobody watches otherwise).
+    pub stop: Interrupter,
 }
 
 impl std::fmt::Debug for ClipBatch {
@@ -248,7 +249,6 @@ impl std::fmt::Debug for ClipBatch {
         f.debug_struct("ClipBatch")
             .field("clips", &self.clips.dims())
             .field("labels", &self.labels.dims())
-            .field("stop", &self.stop.is_some())
             .finish()
     }
 }
@@ -491,7 +491,10 @@ impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
         ClipBatch {
             clips: Tensor::from_data(TensorData::new(values, [b * crops, t, 3, s, s]), device),
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
-            stop: self.policy.as_ref().map(|p| p.stop.clone()),
+            stop: self
+                .policy
+                .as_ref()
+                .map_or_else(Interrupter::new, |p| p.stop.clone()),
         }
     }
 }

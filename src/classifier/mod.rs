@@ -13,8 +13,6 @@ pub mod config;
 pub mod data;
 #[cfg(feature = "model")]
 pub mod model;
-#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
-pub mod progress;
 #[cfg(feature = "model")]
 pub mod tpm;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]

@@ -17,7 +17,6 @@ use burn::train::{
 
 use super::data::{BadClipPolicy, BadClips, ClipBatch, ClipBatcher, ClipDataset, bad_clip_limit};
 use super::model::AmClassifier;
-use super::progress::TrainProgress;
 
 impl AmClassifier {
     /// Loss and logits of a batch. Inputs come from [`ClipBatcher`] at the configured size, so
@@ -28,11 +27,9 @@ impl AmClassifier {
         let [b, ..] = batch.clips.dims();
         let device = batch.clips.device();
         let logits = self.forward(batch.clips).unwrap_or_else(|e| {
-            let reason = format!("the model failed on a batch: {e}");
-            match &batch.stop {
-                Some(stop) => stop.stop(Some(&reason)),
-                None => eprintln!("error: {reason}"),
-            }
+            batch
+                .stop
+                .stop(Some(&format!("the model failed on a batch: {e}")));
             Tensor::zeros([b, self.config.classes.len()], &device)
         });
         let loss = CrossEntropyLossConfig::new()
@@ -149,13 +146,16 @@ pub enum TrainError {
 
 /// Trains `model` on `train`, validating on `valid` after each epoch; returns the trained
 /// model. Unreadable clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
-/// `options.max_bad_share` of the clips, or a failed step, end the run with an error.
+/// `options.max_bad_share` of the clips, or a failed step, end the run with an error. Progress
+/// and metrics go to `renderer` (the command line's is a terminal display); the library
+/// itself prints nothing.
 pub fn train(
     model: AmClassifier,
     train: ClipDataset,
     valid: ClipDataset,
     options: &TrainOptions,
     bad: &BadClips,
+    renderer: Box<dyn burn::train::renderer::MetricsRenderer>,
 ) -> Result<AmClassifier, TrainError> {
     let c = model.config().clone();
     let device = options
@@ -193,7 +193,7 @@ pub fn train(
         .metric_valid_numeric(LossMetric::new())
         .with_default_checkpointers()
         .num_epochs(options.epochs)
-        .renderer(Box::new(TrainProgress::new(bad.clone())))
+        .renderer(renderer)
         .summary()
         .with_interrupter(stop);
     if let Some(epoch) = options.resume_from {

@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod common;
 pub mod info;
 pub mod maps;
+pub mod progress;
 pub mod synth;
 pub mod train;
 

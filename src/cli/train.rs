@@ -312,7 +312,14 @@ pub fn run_train(
         max_bad_share: args.max_bad_share,
     };
     let bad = BadClips::default();
-    let trained = train(classifier, train_data, valid_data.clone(), &options, &bad);
+    let trained = train(
+        classifier,
+        train_data,
+        valid_data.clone(),
+        &options,
+        &bad,
+        Box::new(super::progress::TrainProgress::new(bad.clone())),
+    );
     report_bad_clips(&bad, Some(&options.artifacts))?;
     let trained = trained?;
     trained.save(&args.out)?;

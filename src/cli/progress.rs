@@ -71,18 +71,18 @@ pub struct TrainProgress {
     started: Instant,
     items: usize,
     /// The run's unreadable clips, counted on each split's line.
-    bad: super::data::BadClips,
+    bad: crate::classifier::data::BadClips,
 }
 
 impl Default for TrainProgress {
     fn default() -> Self {
-        Self::new(super::data::BadClips::default())
+        Self::new(crate::classifier::data::BadClips::default())
     }
 }
 
 impl TrainProgress {
     /// A renderer with nothing shown yet, reporting the unreadable clips in `bad`.
-    pub fn new(bad: super::data::BadClips) -> Self {
+    pub fn new(bad: crate::classifier::data::BadClips) -> Self {
         Self {
             bad,
             names: HashMap::new(),
