@@ -77,7 +77,7 @@ pub fn read_config(bytes: &[u8], path: &str) -> Result<ClassifierConfig, Checkpo
         .ok_or_else(|| format(format!("no \"{METADATA_KEY}\" entry in its metadata")))?;
     let config: ClassifierConfig =
         serde_json::from_str(json).map_err(|e| format(format!("bad configuration: {e}")))?;
-    config.validate().map_err(format)?;
+    config.validate().map_err(|e| format(e.to_string()))?;
     Ok(config)
 }
 

@@ -110,53 +110,87 @@ impl ClassifierConfig {
     }
 
     /// Checks the configuration against itself and the backbone's block count.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.format != FORMAT {
-            return Err(format!(
-                "format is \"{}\", expected \"{FORMAT}\"",
-                self.format
-            ));
+            return Err(ConfigError::Format(self.format.clone()));
         }
         let layers = self.backbone.num_hidden_layers;
-        if let Some(b) = self.am_blocks.iter().find(|&&b| b == 0 || b > layers) {
-            return Err(format!(
-                "AM block {b} is not a block of a {layers}-block backbone (1 to {layers})"
-            ));
+        if let Some(&block) = self.am_blocks.iter().find(|&&b| b == 0 || b > layers) {
+            return Err(ConfigError::Block { block, layers });
         }
         if self.classes.len() < 2 {
-            return Err(format!(
-                "{} classes; a classifier needs at least 2",
-                self.classes.len()
-            ));
+            return Err(ConfigError::Classes(self.classes.len()));
         }
         if self.frames == 0 || self.frames > 256 {
-            return Err(format!("{} frames per clip (1 to 256)", self.frames));
+            return Err(ConfigError::Frames(self.frames));
         }
         if self.frames < 2 && !self.am_blocks.is_empty() {
-            return Err(format!(
-                "{} frame per clip: AM flow compares consecutive frames, so AM blocks need at least 2",
-                self.frames
-            ));
+            return Err(ConfigError::OneFrame);
         }
         if self.bottleneck == 0 || self.bottleneck > 4096 {
-            return Err(format!("bottleneck {} (1 to 4096)", self.bottleneck));
+            return Err(ConfigError::Bottleneck(self.bottleneck));
         }
         let patch = self.backbone.patch_size;
         if self.size == 0 || self.size > 1024 || patch == 0 || !self.size.is_multiple_of(patch) {
-            return Err(format!(
-                "input size {} is not a positive multiple of the patch size {patch} up to 1024",
-                self.size
-            ));
+            return Err(ConfigError::Size {
+                size: self.size,
+                patch,
+            });
         }
         if self.aligner_heads == 0 || !self.backbone.hidden_size.is_multiple_of(self.aligner_heads)
         {
-            return Err(format!(
-                "{} aligning-encoder heads do not divide the width {}",
-                self.aligner_heads, self.backbone.hidden_size
-            ));
+            return Err(ConfigError::AlignerHeads {
+                heads: self.aligner_heads,
+                width: self.backbone.hidden_size,
+            });
         }
         Ok(())
     }
+}
+
+/// A classifier configuration that cannot work (from a checkpoint or from `amflow train`'s
+/// options).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Not this format.
+    #[error("format is \"{0}\", expected \"{FORMAT}\"")]
+    Format(String),
+    /// An AM block outside the backbone.
+    #[error("AM block {block} is not a block of a {layers}-block backbone (1 to {layers})")]
+    Block {
+        /// 1-based.
+        block: usize,
+        /// Blocks of the backbone.
+        layers: usize,
+    },
+    /// Fewer than two classes.
+    #[error("{0} classes; a classifier needs at least 2")]
+    Classes(usize),
+    /// Frames per clip out of range.
+    #[error("{0} frames per clip (1 to 256)")]
+    Frames(usize),
+    /// AM blocks on one-frame clips.
+    #[error("1 frame per clip: AM flow compares consecutive frames, so AM blocks need at least 2")]
+    OneFrame,
+    /// Bottleneck out of range.
+    #[error("bottleneck {0} (1 to 4096)")]
+    Bottleneck(usize),
+    /// Input size not a multiple of the patch.
+    #[error("input size {size} is not a positive multiple of the patch size {patch} up to 1024")]
+    Size {
+        /// Pixels.
+        size: usize,
+        /// Patch side.
+        patch: usize,
+    },
+    /// Aligning-encoder heads that do not divide the width.
+    #[error("{heads} aligning-encoder heads do not divide the width {width}")]
+    AlignerHeads {
+        /// Heads asked for.
+        heads: usize,
+        /// Backbone width.
+        width: usize,
+    },
 }
 
 /// A `--blocks` value that is neither a list, `none`, nor a readable selection file.
@@ -277,7 +311,7 @@ mod tests {
         let err = config(1, vec![1])
             .validate()
             .expect_err("one frame, AM flow");
-        assert!(err.contains("at least 2"), "{err}");
+        assert_eq!(err, ConfigError::OneFrame);
         assert!(config(1, vec![]).validate().is_ok());
         assert!(config(2, vec![1]).validate().is_ok());
     }

@@ -153,6 +153,9 @@ pub enum ClassifierCliError {
     /// A setting that cannot work.
     #[error("{0}")]
     Config(String),
+    /// The options make a classifier that cannot work.
+    #[error(transparent)]
+    Invalid(#[from] crate::classifier::config::ConfigError),
     /// Training or evaluation ended without a result.
     #[error(transparent)]
     Train(#[from] TrainError),
@@ -257,7 +260,7 @@ pub fn run_train(
             .heads,
         classes: train_data.classes.clone(),
     };
-    config.validate().map_err(ClassifierCliError::Config)?;
+    config.validate()?;
     if args.batch_size == 0 || args.epochs == 0 {
         return Err(ClassifierCliError::Config(
             "--batch-size and --epochs must be at least 1".into(),
