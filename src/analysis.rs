@@ -131,7 +131,7 @@ fn prepare(
     let pair = [frames[0].clone(), frames[1].clone()];
     let crops = prep.crops(&pair).into_iter().next().unwrap_or_default();
     let [a, b] = <[Frame; 2]>::try_from(crops)
-        .map_err(|_| ClipError::Sampling("preprocessing lost a frame".into()))?;
+        .map_err(|_| ClipError::NothingToPreprocess("preprocessing the pair"))?;
     let pixels = Tensor::from_data(
         crate::video::preprocess::normalise(&[a.clone(), b.clone()]),
         device,

@@ -82,10 +82,10 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
             ClipSource::Dropped(file) => crate::video::Clip::open(file.path()),
             ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
             ClipSource::Path(path) => crate::video::Clip::open(path),
-            ClipSource::Bytes(name, _) => Err(ClipError::Sampling(format!(
+            ClipSource::Bytes(name, _) => Err(ClipError::Unsupported(format!(
                 "{name}: the desktop app opens files by path"
             ))),
-            ClipSource::Url(url) => Err(ClipError::Sampling(format!(
+            ClipSource::Url(url) => Err(ClipError::Unsupported(format!(
                 "{url}: the desktop app opens files, not URLs"
             ))),
         };

@@ -31,6 +31,14 @@ pub enum DataError {
     /// Listing or reading failed.
     #[error(transparent)]
     Clip(#[from] ClipError),
+    /// An item past the end of the dataset was asked for.
+    #[error("clip {index} of a dataset of {len}")]
+    Index {
+        /// Asked for.
+        index: usize,
+        /// Clips in the dataset.
+        len: usize,
+    },
     /// A list line that is not `path label`.
     #[error("{path}:{line}: expected `path label` with a 0-based integer label, found \"{text}\"")]
     ListLine {
@@ -82,10 +90,10 @@ pub struct ClipDataset {
 impl Dataset<ClipItem> for ClipDataset {
     fn get(&self, index: usize) -> Result<ClipItem, DatasetError> {
         self.items.get(index).cloned().ok_or_else(|| {
-            DatasetError::new(ClipError::Sampling(format!(
-                "clip {index} of a dataset of {}",
-                self.items.len()
-            )))
+            DatasetError::new(DataError::Index {
+                index,
+                len: self.items.len(),
+            })
         })
     }
 

@@ -41,10 +41,7 @@ pub fn open_clip(paths: &[PathBuf]) -> Result<Clip, ClipError> {
     match paths {
         [one] => Clip::open(one),
         [_, _] => Clip::from_images(paths, 1.0),
-        _ => Err(ClipError::Sampling(format!(
-            "give one clip (a video, a frame folder, an animated GIF/WebP) or two images, not {} paths",
-            paths.len()
-        ))),
+        _ => Err(ClipError::PathCount(paths.len())),
     }
 }
 

@@ -496,10 +496,13 @@ pub fn run_predict(
     let pixels = crops
         .into_iter()
         .next()
-        .ok_or_else(|| ClipError::Sampling("no frames".into()))?; // [T, 3, S, S]
+        .ok_or(ClipError::NothingToPreprocess("predict"))?; // [T, 3, S, S]
     let pixels = burn::tensor::Tensor::<4>::from_data(pixels, &device).unsqueeze::<5>();
     let probs = clip_probabilities(&model, pixels, 1)?;
-    let values = probs.into_data().try_to_vec::<f32>().unwrap_or_default();
+    let values = probs
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
     let mut ranked: Vec<(usize, f32)> = values.into_iter().enumerate().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(args.top.max(1));

@@ -130,6 +130,25 @@ pub enum ClipError {
     /// Sampling asks for more than the clip or the request allows.
     #[error("{0}")]
     Sampling(String),
+    /// Frames of one clip that are not all one size.
+    #[error("frames of one clip differ in size: {first:?} and {other:?}")]
+    MixedSizes {
+        /// The first frame's (width, height).
+        first: (u32, u32),
+        /// Another frame's.
+        other: (u32, u32),
+    },
+    /// Preprocessing was given no frames, or gave fewer back than it was given.
+    #[error("{0}: no frames to work on")]
+    NothingToPreprocess(&'static str),
+    /// A source this build of the app cannot open (a URL on the desktop, a path in the browser).
+    #[error("{0}")]
+    Unsupported(String),
+    /// Neither one clip nor two images.
+    #[error(
+        "give one clip (a video, a frame folder, an animated GIF/WebP) or two images, not {0} paths"
+    )]
+    PathCount(usize),
     /// The browser refused something (loading, seeking, drawing a frame).
     #[error("{0}")]
     Browser(String),

@@ -133,14 +133,13 @@ impl Preprocess {
         if let Some(first) = frames.first()
             && let Some(odd) = frames.iter().find(|f| f.dimensions() != first.dimensions())
         {
-            return Err(ClipError::Sampling(format!(
-                "frames of one clip differ in size: {:?} and {:?}",
-                first.dimensions(),
-                odd.dimensions()
-            )));
+            return Err(ClipError::MixedSizes {
+                first: first.dimensions(),
+                other: odd.dimensions(),
+            });
         }
         if frames.is_empty() {
-            return Err(ClipError::Sampling("no frames to preprocess".into()));
+            return Err(ClipError::NothingToPreprocess("preprocessing"));
         }
         Ok(self
             .crops(frames)
