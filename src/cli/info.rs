@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::Tensor;
 
 use crate::backend::BackendKind;
-use crate::model::{BackboneError, Capture, Dinov2, InputError};
+use crate::model::{BackboneError, Capture, InputError};
 
 /// Arguments of `amflow info`.
 #[derive(Debug, clap::Args)]
@@ -43,13 +43,7 @@ pub fn run(
 ) -> Result<(), InfoError> {
     let device = backend.open()?;
     let start = web_time::Instant::now();
-    let (name, model) = match backbone {
-        None => (
-            crate::embedded::NAME.to_string(),
-            crate::embedded::backbone(&device)?,
-        ),
-        Some(dir) => (dir.display().to_string(), Dinov2::load_dir(dir, &device)?),
-    };
+    let (name, model) = super::common::load_backbone(backbone, &device)?;
     let c = model.config();
     println!("backbone   {name}");
     println!(
