@@ -11,7 +11,7 @@
 @group(0) @binding(3) var<storage, read_write> flow: array<f32>;
 @group(0) @binding(4) var<storage, read_write> params: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size({{ workgroup }})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let groups = params[0];
     let n = params[1];

@@ -12,11 +12,11 @@
 @group(0) @binding(2) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> params: array<u32>;
 
-const WG: u32 = 64u;
+const WG: u32 = {{ workgroup }}u;
 var<workgroup> scratch_max: array<f32, 64>;
 var<workgroup> scratch_sum: array<f32, 64>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size({{ workgroup }})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let rows = params[0];
     let row = wid.x + wid.y * 65535u;

@@ -15,16 +15,16 @@
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> params: array<u32>;
 
-const WG: u32 = 64u;
+const WG: u32 = {{ workgroup }}u;
 // Workgroup memory: CAP floats of rows + RB_MAX·WG of per-invocation statistics, 14 KiB in all,
 // inside WebGPU's guaranteed 16 KiB.
-const CAP: u32 = 2560u;
-const RB_MAX: u32 = 16u;
+const CAP: u32 = {{ tile_cap }}u;
+const RB_MAX: u32 = {{ tile_rows_max }}u;
 var<workgroup> rows_e: array<f32, CAP>;
 var<workgroup> scratch: array<f32, RB_MAX * WG>;
 var<workgroup> row_stat: array<f32, RB_MAX>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size({{ workgroup }})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let groups = params[0];
     let n = params[1];

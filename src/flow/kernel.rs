@@ -74,8 +74,13 @@ const COLUMN_SUMS: Wgsl = Wgsl {
 };
 
 impl KernelSource for Wgsl {
+    /// The shader with its sizes filled in from the constants below (`{{ workgroup }}`,
+    /// `{{ tile_cap }}`, `{{ tile_rows_max }}`), so the dispatch and the shader cannot disagree.
     fn source(&self) -> SourceTemplate {
         SourceTemplate::new(self.source)
+            .register("workgroup", WORKGROUP.to_string())
+            .register("tile_cap", TILE_CAP.to_string())
+            .register("tile_rows_max", TILE_ROWS_MAX.to_string())
     }
     fn id(&self) -> KernelId {
         KernelId::new::<Self>().info(self.name)
@@ -86,9 +91,13 @@ impl KernelSource for Wgsl {
 }
 
 /// The most tokens `amflow_tile_flow.wgsl` holds (its `CAP`: rows of the attention map in
-/// workgroup memory), and the most rows per workgroup (`RB_MAX`).
+/// workgroup memory), and the most rows per workgroup (`RB_MAX`). With [`WORKGROUP`]
+/// invocations that is 2560 + 16·64 floats of workgroup memory, 14 KiB, inside WebGPU's
+/// guaranteed 16 KiB. Filled into the shaders when they are compiled.
 pub const TILE_CAP: usize = 2560;
 const TILE_ROWS_MAX: usize = 16;
+/// Invocations per workgroup of every amflow shader (their `WG` and `@workgroup_size`).
+const WORKGROUP: u32 = 64;
 
 /// The wgpu float32 primitive of a tensor, if it is one (and not tracked by autodiff).
 fn cube_f32(t: Tensor<4>) -> Option<(CubeTensor, DispatchTensor)> {
@@ -136,7 +145,7 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
     let flow = client.empty(groups * n * 4);
     let row_params = client.create_from_slice(&params(&[rows, n]));
     client.launch(
-        Box::new(SourceKernel::new(ROW_STATS, CubeDim::new_1d(64))),
+        Box::new(SourceKernel::new(ROW_STATS, CubeDim::new_1d(WORKGROUP))),
         workgroups(rows),
         KernelArguments::new().with_buffers(vec![
             a.handle.clone().binding(),
@@ -147,8 +156,8 @@ pub fn fused_vanilla_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Option<T
     );
     let column_params = client.create_from_slice(&params(&[groups, n]));
     client.launch(
-        Box::new(SourceKernel::new(COLUMN_SUMS, CubeDim::new_1d(64))),
-        workgroups((groups * n).div_ceil(64)),
+        Box::new(SourceKernel::new(COLUMN_SUMS, CubeDim::new_1d(WORKGROUP))),
+        workgroups((groups * n).div_ceil(WORKGROUP as usize)),
         KernelArguments::new().with_buffers(vec![
             a.handle.clone().binding(),
             c.handle.binding(),
@@ -195,7 +204,7 @@ fn tile_flow(
     let partial = client.empty(groups * blocks * n * 4);
     let tile_params = client.create_from_slice(&params(&[groups, n, rows, blocks]));
     client.launch(
-        Box::new(SourceKernel::new(TILE_FLOW, CubeDim::new_1d(64))),
+        Box::new(SourceKernel::new(TILE_FLOW, CubeDim::new_1d(WORKGROUP))),
         workgroups(groups * blocks),
         KernelArguments::new().with_buffers(vec![
             a.handle.clone().binding(),
