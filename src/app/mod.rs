@@ -12,6 +12,7 @@ pub mod backbone;
 pub(crate) mod background;
 pub mod clip;
 mod export;
+mod field;
 pub mod gpu;
 pub mod maps;
 #[cfg(target_arch = "wasm32")]
@@ -188,26 +189,18 @@ impl AmflowApp {
                     }
                 }
             });
-        ui.horizontal(|ui| {
-            let hint = if cfg!(target_arch = "wasm32") {
-                "folder URL (config.json + model.safetensors)"
+        let hint = if cfg!(target_arch = "wasm32") {
+            "folder URL (config.json + model.safetensors)"
+        } else {
+            "folder or Hugging Face URL"
+        };
+        if let Some(text) = field::load_row(ui, &mut self.backbone_text, hint) {
+            chosen = Some(if text.contains("://") {
+                BackboneSource::Url(text)
             } else {
-                "folder or Hugging Face URL"
-            };
-            ui.add(
-                egui::TextEdit::singleline(&mut self.backbone_text)
-                    .hint_text(hint)
-                    .desired_width(220.0),
-            );
-            if ui.button("load").clicked() && !self.backbone_text.trim().is_empty() {
-                let text = self.backbone_text.trim().to_string();
-                chosen = Some(if text.contains("://") {
-                    BackboneSource::Url(text)
-                } else {
-                    BackboneSource::Dir(text.into())
-                });
-            }
-        });
+                BackboneSource::Dir(text.into())
+            });
+        }
         if let Some(source) = chosen {
             self.switch_backbone(source);
         }

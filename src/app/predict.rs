@@ -151,26 +151,18 @@ impl PredictPanel {
                 chosen = Some(CheckpointSource::Demo);
             }
         });
-        ui.horizontal(|ui| {
-            let hint = if cfg!(target_arch = "wasm32") {
-                "checkpoint URL (.safetensors)"
+        let hint = if cfg!(target_arch = "wasm32") {
+            "checkpoint URL (.safetensors)"
+        } else {
+            "checkpoint file (.safetensors)"
+        };
+        if let Some(text) = super::field::load_row(ui, &mut self.text, hint) {
+            chosen = Some(if text.contains("://") || cfg!(target_arch = "wasm32") {
+                CheckpointSource::Url(text)
             } else {
-                "checkpoint file (.safetensors)"
-            };
-            ui.add(
-                egui::TextEdit::singleline(&mut self.text)
-                    .hint_text(hint)
-                    .desired_width(220.0),
-            );
-            if ui.button("load").clicked() && !self.text.trim().is_empty() {
-                let text = self.text.trim().to_string();
-                chosen = Some(if text.contains("://") || cfg!(target_arch = "wasm32") {
-                    CheckpointSource::Url(text)
-                } else {
-                    CheckpointSource::Path(text.into())
-                });
-            }
-        });
+                CheckpointSource::Path(text.into())
+            });
+        }
         if let Some(model) = &self.model {
             let c = &model.config;
             ui.weak(format!(
