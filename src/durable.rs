@@ -51,6 +51,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     sync_dir(dir).map_err(err)
 }
 
+/// Writes `bytes` to the new file `path` and flushes it to the disk: for the files of a folder
+/// that is written in a staging place and then published whole ([`publish_dir`]).
+pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    File::create(path)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        })
+        .map_err(|source| WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Publishes the folder `staging`, whose files were written with [`write_synced`], as
+/// `target`: every folder in it is synced (their entries reach the disk), an earlier `target`
+/// is removed, `staging` is renamed to `target`, and the parent is synced, so that after a
+/// crash `target` is either absent or whole.
+pub fn publish_dir(staging: &Path, target: &Path) -> Result<(), WriteError> {
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError { path, source }
+    };
+    let mut folders = vec![staging.to_path_buf()];
+    while let Some(dir) = folders.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(err(&dir))? {
+            let entry = entry.map_err(err(&dir))?;
+            if entry.file_type().map_err(err(&dir))?.is_dir() {
+                folders.push(entry.path());
+            }
+        }
+        sync_dir(&dir).map_err(err(&dir))?;
+    }
+    if target.exists() {
+        std::fs::remove_dir_all(target).map_err(err(target))?;
+    }
+    std::fs::rename(staging, target).map_err(err(target))?;
+    let parent = target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    sync_dir(parent).map_err(err(parent))
+}
+
 /// Flushes a folder's entries (a rename in it) to the disk. Windows has no such call for
 /// folders; there the rename is flushed with the file system's own journal.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -97,5 +141,22 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("taken")]);
+    }
+
+    #[test]
+    fn a_published_folder_replaces_the_old_one_whole() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("data");
+        std::fs::create_dir(&target).expect("mkdir");
+        std::fs::write(target.join("old.txt"), b"old").expect("write");
+        let staging = dir.path().join(".data.partial");
+        std::fs::create_dir_all(staging.join("a/b")).expect("mkdir");
+        write_synced(&staging.join("a/b/new.txt"), b"new").expect("write");
+        publish_dir(&staging, &target).expect("publish");
+        assert_eq!(
+            std::fs::read(target.join("a/b/new.txt")).expect("read"),
+            b"new"
+        );
+        assert!(!target.join("old.txt").exists() && !staging.exists());
     }
 }

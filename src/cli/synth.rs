@@ -114,10 +114,10 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
-    if args.out.exists() {
-        std::fs::remove_dir_all(&args.out).map_err(io(&args.out))?;
-    }
-    std::fs::rename(&staging, &args.out).map_err(io(&args.out))?;
+    crate::durable::publish_dir(&staging, &args.out).map_err(|e| SynthError::Io {
+        path: e.path,
+        source: e.source,
+    })?;
     println!(
         "wrote {}: {} classes × ({} train + {} test) clips of {} frames at {}×{}{}",
         args.out.display(),
@@ -132,6 +132,14 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
     Ok(())
 }
 
+/// [`crate::durable::write_synced`] with synth's error.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
+    crate::durable::write_synced(path, bytes).map_err(|e| SynthError::Io {
+        path: e.path,
+        source: e.source,
+    })
+}
+
 /// Writes the clips of `classes` (indices into [`CLASSES`]; labels are positions in this list).
 fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), SynthError> {
     let total = classes.len() * (config.train_per_class + config.test_per_class);
@@ -143,7 +151,7 @@ fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), Syn
     std::fs::create_dir_all(root).map_err(io(root))?;
     let names: Vec<&str> = classes.iter().map(|&c| CLASSES[c]).collect();
     let classes_txt = root.join("classes.txt");
-    std::fs::write(&classes_txt, names.join("\n") + "\n").map_err(io(&classes_txt))?;
+    write_synced(&classes_txt, (names.join("\n") + "\n").as_bytes())?;
     for (split, per_class) in [
         (Split::Train, config.train_per_class),
         (Split::Test, config.test_per_class),
@@ -166,14 +174,14 @@ fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), Syn
                             path: path.clone(),
                             source: std::io::Error::other(e),
                         })?;
-                    std::fs::write(&path, bytes).map_err(io(&path))?;
+                    write_synced(&path, &bytes)?;
                 }
                 list.push_str(&format!("{rel} {label}\n"));
                 bar.inc(1);
             }
         }
         let path = root.join(format!("{}.txt", split.name()));
-        std::fs::write(&path, list).map_err(io(&path))?;
+        write_synced(&path, list.as_bytes())?;
     }
     bar.finish_and_clear();
     Ok(())
