@@ -385,7 +385,9 @@ mod tests {
     }
 
     fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap_or_default()
+        t.into_data()
+            .try_to_vec::<f32>()
+            .unwrap_or_else(|e| panic!("read-back failed: {e:?}"))
     }
 
     #[test]
