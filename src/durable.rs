@@ -29,26 +29,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = parent(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = File::create(&tmp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        })
+    let written = write_synced(&tmp, bytes)
+        .map_err(|e| e.source)
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(err(e));
     }
     sync_dir(dir).map_err(err)
+}
+
+/// The folder `path` is in (`.` for a bare name).
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Writes `bytes` to the new file `path` and flushes it to the disk: for the files of a folder
@@ -88,10 +89,7 @@ pub fn publish_dir(staging: &Path, target: &Path) -> Result<(), WriteError> {
         std::fs::remove_dir_all(target).map_err(err(target))?;
     }
     std::fs::rename(staging, target).map_err(err(target))?;
-    let parent = target
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = parent(target);
     sync_dir(parent).map_err(err(parent))
 }
 

@@ -28,7 +28,7 @@ pub fn shared() -> PathBuf {
 
 /// The tiny random DINOv2 with exact Hugging Face outputs.
 pub fn tiny_dir() -> PathBuf {
-    shared().join("models").join("tiny-dinov2")
+    test_support::tiny_dinov2_dir()
 }
 
 /// The real DINOv2 ViT-S/14 (float32) with a two-frame reference.
