@@ -5,6 +5,7 @@
 //! `--runs` times; each run ends with a device sync so GPU work is inside the time. Medians
 //! are reported.
 
+use super::CliError;
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Distribution, Tensor};
@@ -12,7 +13,6 @@ use serde::Serialize;
 
 use crate::backend::BackendKind;
 use crate::flow::{FlowKernel, Fused, TensorOps, pair_flows_with};
-use crate::model::{BackboneError, InputError};
 
 /// Arguments of `amflow bench`.
 #[derive(Debug, clap::Args)]
@@ -52,34 +52,6 @@ pub enum Cases {
     All,
 }
 
-/// What `amflow bench` can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum BenchError {
-    /// The device asked for could not be opened.
-    #[error(transparent)]
-    Open(#[from] crate::backend::DeviceError),
-    /// The backbone did not load.
-    #[error(transparent)]
-    Backbone(#[from] BackboneError),
-    /// The input does not fit the backbone.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The device failed.
-    #[error("the {backend} device failed: {message}")]
-    Device {
-        /// Which backend.
-        backend: BackendKind,
-        /// What it said.
-        message: String,
-    },
-    /// The demo classifier did not load around the backbone.
-    #[error(transparent)]
-    Checkpoint(#[from] crate::classifier::CheckpointError),
-    /// Nothing to time.
-    #[error("--runs must be at least 1")]
-    NoRuns,
-}
-
 /// One timed case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Timing {
@@ -101,9 +73,9 @@ pub struct Timing {
 }
 
 /// Runs `amflow bench`.
-pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), BenchError> {
+pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), CliError> {
     if args.runs == 0 {
-        return Err(BenchError::NoRuns);
+        return Err(CliError::NoRuns);
     }
     let mut timings = Vec::new();
     for &backend in &args.backends {
@@ -129,8 +101,8 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), BenchErro
     Ok(())
 }
 
-fn sync(device: &Device, backend: BackendKind) -> Result<(), BenchError> {
-    device.sync().map_err(|e| BenchError::Device {
+fn sync(device: &Device, backend: BackendKind) -> Result<(), CliError> {
+    device.sync().map_err(|e| CliError::DeviceFailed {
         backend,
         message: format!("{e:?}"),
     })
@@ -144,8 +116,8 @@ fn time(
     backend: BackendKind,
     case: &str,
     variant: &str,
-    mut f: impl FnMut() -> Result<(), BenchError>,
-) -> Result<Timing, BenchError> {
+    mut f: impl FnMut() -> Result<(), CliError>,
+) -> Result<Timing, CliError> {
     for _ in 0..args.warmup {
         f()?;
         sync(device, backend)?;
@@ -181,7 +153,7 @@ fn kernel_cases(
     args: &BenchArgs,
     backend: BackendKind,
     device: &Device,
-) -> Result<Vec<Timing>, BenchError> {
+) -> Result<Vec<Timing>, CliError> {
     const BLOCKS: usize = 12;
     const HEADS: usize = 6;
     let n = (args.size / 14).pow(2) + 1;
@@ -222,7 +194,7 @@ fn pair_cases(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
     device: &Device,
-) -> Result<Vec<Timing>, BenchError> {
+) -> Result<Vec<Timing>, CliError> {
     let (name, model) = super::common::load_backbone(backbone, device)?;
     let pixels = Tensor::<4>::random(
         [2, 3, args.size, args.size],
@@ -253,7 +225,7 @@ fn classifier_case(
     backbone: Option<&PathBuf>,
     backend: BackendKind,
     device: &Device,
-) -> Result<Timing, BenchError> {
+) -> Result<Timing, CliError> {
     let (name, model) = super::common::load_backbone(backbone, device)?;
     let classifier = crate::classifier::AmClassifier::from_checkpoint_bytes(
         crate::embedded::DEMO_CHECKPOINT.to_vec(),

@@ -2,19 +2,19 @@
 //! moves, over a clip or a whole dataset, and proposes the AM blocks (see
 //! [`crate::maps::ranking`] for the score).
 
+use super::CliError;
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::common::{WriteError, load_backbone, write_atomic};
+use super::common::{load_backbone, write_atomic};
 use super::maps::join;
-use crate::analysis::{AnalysisError, PairAnalysis};
+use crate::analysis::PairAnalysis;
 use crate::backend::BackendKind;
 use crate::maps::ranking::Ranking;
 use crate::maps::selection::{FORMAT, Selection};
-use crate::model::BackboneError;
 use crate::video::discover::find_clips;
 use crate::video::sampling::{SegmentPick, uniform_segments};
 use crate::video::{Clip, ClipError};
@@ -48,36 +48,6 @@ pub struct BlocksArgs {
     pub out: Option<PathBuf>,
 }
 
-/// What `amflow blocks` can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum BlocksError {
-    /// The device asked for could not be opened.
-    #[error(transparent)]
-    Device(#[from] crate::backend::DeviceError),
-    /// The backbone did not load.
-    #[error(transparent)]
-    Backbone(#[from] BackboneError),
-    /// The path could not be listed.
-    #[error(transparent)]
-    Clip(#[from] ClipError),
-    /// The backbone failed on a pair.
-    #[error(transparent)]
-    Analysis(#[from] AnalysisError),
-    /// The selection could not be written.
-    #[error(transparent)]
-    Write(#[from] WriteError),
-    /// No clip could be scored.
-    #[error("{path}: no clip could be scored ({skipped} skipped); the first problem: {first}")]
-    Nothing {
-        /// The dataset.
-        path: PathBuf,
-        /// Clips skipped.
-        skipped: usize,
-        /// The first error met.
-        first: String,
-    },
-}
-
 /// `n` items spread evenly over `items`.
 fn spread<T: Clone>(items: &[T], n: usize) -> Vec<T> {
     if items.len() <= n {
@@ -95,7 +65,7 @@ fn score_clip(
     backbone: &crate::model::Dinov2,
     device: &burn::tensor::Device,
     ranking: &mut Ranking,
-) -> Result<usize, BlocksError> {
+) -> Result<usize, CliError> {
     let frames = clip.info().frames;
     if frames <= args.offset {
         return Err(ClipError::Sampling(format!(
@@ -136,7 +106,7 @@ pub fn run(
     args: &BlocksArgs,
     backbone_dir: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), BlocksError> {
+) -> Result<(), CliError> {
     let device = backend.open()?;
     let all = find_clips(&args.path)?;
     let clips = spread(&all, args.max_clips.max(1));
@@ -155,7 +125,7 @@ pub fn run(
     for path in &clips {
         bar.set_message(path.display().to_string());
         let result = Clip::open(path)
-            .map_err(BlocksError::from)
+            .map_err(CliError::from)
             .and_then(|clip| score_clip(&clip, args, &backbone, &device, &mut ranking));
         match result {
             Ok(_) => scored += 1,
@@ -169,7 +139,7 @@ pub fn run(
     }
     bar.finish_and_clear();
     if scored == 0 {
-        return Err(BlocksError::Nothing {
+        return Err(CliError::NothingScored {
             path: args.path.clone(),
             skipped,
             first: first_error.unwrap_or_else(|| "no clips found".into()),

@@ -1,11 +1,12 @@
 //! `amflow info`: load a backbone, print what it is, and time one forward pass.
 
+use super::CliError;
 use std::path::PathBuf;
 
 use burn::tensor::Tensor;
 
 use crate::backend::BackendKind;
-use crate::model::{BackboneError, Capture, InputError};
+use crate::model::Capture;
 
 /// Arguments of `amflow info`.
 #[derive(Debug, clap::Args)]
@@ -18,29 +19,12 @@ pub struct InfoArgs {
     pub batch: usize,
 }
 
-/// What `amflow info` can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum InfoError {
-    /// The device asked for could not be opened.
-    #[error(transparent)]
-    Device(#[from] crate::backend::DeviceError),
-    /// The backbone did not load.
-    #[error(transparent)]
-    Backbone(#[from] BackboneError),
-    /// The requested input does not fit it.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// The device could not return the result.
-    #[error("reading the result back from the device failed: {0}")]
-    Readback(String),
-}
-
 /// Runs `amflow info`.
 pub fn run(
     args: &InfoArgs,
     backbone: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), InfoError> {
+) -> Result<(), CliError> {
     let device = backend.open()?;
     let start = web_time::Instant::now();
     let (name, model) = super::common::load_backbone(backbone, &device)?;
@@ -71,7 +55,7 @@ pub fn run(
             .sum()
             .into_data()
             .try_to_vec::<f32>()
-            .map_err(|e| InfoError::Readback(format!("{e:?}")))?
+            .map_err(|e| CliError::Readback(format!("{e:?}")))?
             .first()
             .copied()
             .unwrap_or(f32::NAN);

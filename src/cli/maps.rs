@@ -2,19 +2,19 @@
 //! map with its number and score), and a JSON dump of every block's flow for exact comparison
 //! with other implementations.
 
+use super::CliError;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use super::common::{WriteError, load_backbone, open_clip, write_atomic, write_png};
-use crate::analysis::{AnalysisError, PairAnalysis, PairData};
+use crate::analysis::{PairAnalysis, PairData};
 use crate::backend::BackendKind;
 use crate::maps::ranking::propose;
 use crate::maps::{BasisKind, View};
-use crate::model::BackboneError;
 use crate::video::sampling::pair;
-use crate::video::{Clip, ClipError, demo_clip};
+use crate::video::{Clip, demo_clip};
 
 /// Arguments of `amflow maps`.
 #[derive(Debug, clap::Args)]
@@ -71,40 +71,6 @@ pub enum BasisArg {
     Shared,
 }
 
-/// What `amflow maps` can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum MapsError {
-    /// The device asked for could not be opened.
-    #[error(transparent)]
-    Device(#[from] crate::backend::DeviceError),
-    /// The backbone did not load.
-    #[error(transparent)]
-    Backbone(#[from] BackboneError),
-    /// The clip could not be read.
-    #[error(transparent)]
-    Clip(#[from] ClipError),
-    /// The frames did not go through.
-    #[error(transparent)]
-    Analysis(#[from] AnalysisError),
-    /// An output could not be written.
-    #[error(transparent)]
-    Write(#[from] WriteError),
-    /// The backbone gave NaN or infinite flows (nothing is written).
-    #[error("block {block}'s flow holds NaN or infinite values; nothing was written")]
-    NotFinite {
-        /// 1-based.
-        block: usize,
-    },
-    /// The `--pixels` file is not what it should be.
-    #[error("{path}: {problem}")]
-    Pixels {
-        /// The .npy file.
-        path: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-}
-
 /// One block in the dump.
 #[derive(Serialize)]
 struct DumpBlock {
@@ -121,12 +87,12 @@ struct Dump {
     blocks: Vec<DumpBlock>,
 }
 
-fn dump(path: &Path, backbone: &str, data: &PairData) -> Result<(), MapsError> {
+fn dump(path: &Path, backbone: &str, data: &PairData) -> Result<(), CliError> {
     // JSON has no NaN: serde_json would write each as `null`, a dump that reads as numbers
     // missing rather than a model that failed.
     for (i, (v, c)) in data.vanilla.iter().zip(&data.colsum).enumerate() {
         if v.iter().chain(c).any(|x| !x.is_finite()) {
-            return Err(MapsError::NotFinite { block: i + 1 });
+            return Err(CliError::NotFinite { block: i + 1 });
         }
     }
     let (h, n) = (data.heads, data.tokens);
@@ -162,8 +128,8 @@ fn dump(path: &Path, backbone: &str, data: &PairData) -> Result<(), MapsError> {
 }
 
 /// Reads float32 `[2, 3, H, W]` pixels from a .npy file.
-fn read_pixels(path: &Path) -> Result<(Vec<f32>, [usize; 4]), MapsError> {
-    let problem = |problem: String| MapsError::Pixels {
+fn read_pixels(path: &Path) -> Result<(Vec<f32>, [usize; 4]), CliError> {
+    let problem = |problem: String| CliError::Pixels {
         path: path.to_path_buf(),
         problem,
     };
@@ -196,7 +162,7 @@ pub fn run(
     args: &MapsArgs,
     backbone_dir: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), MapsError> {
+) -> Result<(), CliError> {
     let device = backend.open()?;
     if let Some(path) = &args.pixels {
         let (values, shape) = read_pixels(path)?;

@@ -6,9 +6,12 @@ use clap::{Parser, Subcommand};
 
 use crate::backend::BackendKind;
 
+pub use error::CliError;
+
 pub mod bench;
 pub mod blocks;
 pub mod common;
+pub mod error;
 pub mod info;
 pub mod maps;
 pub mod progress;

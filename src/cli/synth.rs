@@ -3,6 +3,7 @@
 //! lists `train.txt` and `test.txt` (`path label`). The folder appears whole or not at all: it is
 //! written beside OUT and renamed into place.
 
+use super::CliError;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -40,37 +41,17 @@ pub struct SynthArgs {
     pub force: bool,
 }
 
-/// What `amflow synth` can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum SynthError {
-    /// OUT is already there.
-    #[error("{0} exists; choose another folder or pass --force to replace it")]
-    Exists(PathBuf),
-    /// Sizes that make no dataset.
-    #[error("{0}")]
-    Sizes(String),
-    /// Writing failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or folder.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
-    move |source| SynthError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
 /// Runs `amflow synth`.
-pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
+pub fn run(args: &SynthArgs) -> Result<(), CliError> {
     if args.frames < 2 || !(28..=1024).contains(&args.size) || args.train + args.test == 0 {
-        return Err(SynthError::Sizes(format!(
+        return Err(CliError::Sizes(format!(
             "--frames must be at least 2 (got {}), --size between 28 and 1024 (got {}), and some clips asked for",
             args.frames, args.size
         )));
@@ -82,7 +63,7 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
             .iter()
             .map(|name| {
                 CLASSES.iter().position(|c| c == name).ok_or_else(|| {
-                    SynthError::Sizes(format!(
+                    CliError::Sizes(format!(
                         "unknown class \"{name}\"; the classes are {}",
                         CLASSES.join(", ")
                     ))
@@ -91,7 +72,7 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
             .collect::<Result<_, _>>()?
     };
     if args.out.exists() && !args.force {
-        return Err(SynthError::Exists(args.out.clone()));
+        return Err(CliError::Exists(args.out.clone()));
     }
     let config = SynthConfig {
         seed: args.seed,
@@ -114,7 +95,7 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
-    crate::durable::publish_dir(&staging, &args.out).map_err(|e| SynthError::Io {
+    crate::durable::publish_dir(&staging, &args.out).map_err(|e| CliError::Io {
         path: e.path,
         source: e.source,
     })?;
@@ -133,15 +114,15 @@ pub fn run(args: &SynthArgs) -> Result<(), SynthError> {
 }
 
 /// [`crate::durable::write_synced`] with synth's error.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SynthError> {
-    crate::durable::write_synced(path, bytes).map_err(|e| SynthError::Io {
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    crate::durable::write_synced(path, bytes).map_err(|e| CliError::Io {
         path: e.path,
         source: e.source,
     })
 }
 
 /// Writes the clips of `classes` (indices into [`CLASSES`]; labels are positions in this list).
-fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), SynthError> {
+fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), CliError> {
     let total = classes.len() * (config.train_per_class + config.test_per_class);
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
@@ -170,7 +151,7 @@ fn write(config: &SynthConfig, classes: &[usize], root: &Path) -> Result<(), Syn
                         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 92);
                     spec.frame(t)
                         .write_with_encoder(encoder)
-                        .map_err(|e| SynthError::Io {
+                        .map_err(|e| CliError::Io {
                             path: path.clone(),
                             source: std::io::Error::other(e),
                         })?;

@@ -1,6 +1,7 @@
 //! `amflow train`, `amflow eval` and `amflow predict`: the AM-flow classifier from the command
 //! line.
 
+use super::CliError;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -8,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::common::load_backbone;
 use crate::backend::BackendKind;
 use crate::classifier::checkpoint::read_config;
-use crate::classifier::config::{BackboneId, BlocksError, FORMAT};
+use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
 use crate::classifier::train::{
     Accuracy, TrainError, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
@@ -16,7 +17,6 @@ use crate::classifier::train::{
 use crate::classifier::{
     AmClassifier, CheckpointError, ClassifierConfig, FlowKind, TpmKind, parse_blocks,
 };
-use crate::model::{BackboneError, InputError};
 use crate::video::ClipError;
 
 /// Arguments of `amflow train`.
@@ -126,52 +126,6 @@ pub struct PredictArgs {
     pub json: bool,
 }
 
-/// What the classifier commands can fail on.
-#[derive(Debug, thiserror::Error)]
-pub enum ClassifierCliError {
-    /// The device asked for could not be opened.
-    #[error(transparent)]
-    Device(#[from] crate::backend::DeviceError),
-    /// The backbone did not load.
-    #[error(transparent)]
-    Backbone(#[from] BackboneError),
-    /// Bad `--blocks`.
-    #[error(transparent)]
-    Blocks(#[from] BlocksError),
-    /// The dataset could not be read.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// The clip could not be read.
-    #[error(transparent)]
-    Clip(#[from] ClipError),
-    /// The checkpoint could not be written or used.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The input does not fit the backbone.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// A setting that cannot work.
-    #[error("{0}")]
-    Config(String),
-    /// The options make a classifier that cannot work.
-    #[error(transparent)]
-    Invalid(#[from] crate::classifier::config::ConfigError),
-    /// Training or evaluation ended without a result.
-    #[error(transparent)]
-    Train(#[from] TrainError),
-    /// `--resume` with other settings than the run it continues.
-    #[error("--resume: the run in {} was started with other settings ({what}); resume with the same settings, or train afresh without --resume", record.parent().map(|p| p.display().to_string()).unwrap_or_default())]
-    ResumeMismatch {
-        /// The run's record.
-        record: PathBuf,
-        /// What differs.
-        what: String,
-    },
-    /// `--resume` without an earlier run.
-    #[error("--resume: no per-epoch checkpoint in {0}; train without --resume first")]
-    NothingToResume(PathBuf),
-}
-
 /// `--max-bad-share`: a number from 0 to 1.
 fn share_parser(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -183,7 +137,7 @@ fn share_parser(text: &str) -> Result<f64, String> {
 }
 
 /// Prints the unreadable clips, if any, and writes them beside the run's logs.
-fn report_bad_clips(bad: &BadClips, logs: Option<&Path>) -> Result<(), ClassifierCliError> {
+fn report_bad_clips(bad: &BadClips, logs: Option<&Path>) -> Result<(), CliError> {
     if bad.is_empty() {
         return Ok(());
     }
@@ -195,7 +149,7 @@ fn report_bad_clips(bad: &BadClips, logs: Option<&Path>) -> Result<(), Classifie
     if let Some(dir) = logs {
         let path = dir.join("unreadable-clips.txt");
         crate::durable::write_atomic(&path, format!("{}\n", bad.report()).as_bytes())
-            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
+            .map_err(|e| CliError::Config(e.to_string()))?;
         eprintln!("(listed in {})", path.display());
     }
     Ok(())
@@ -230,7 +184,7 @@ pub fn run_train(
     args: &TrainArgs,
     backbone: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), ClassifierCliError> {
+) -> Result<(), CliError> {
     let devices = backend.open_many(args.devices)?;
     // The model lives on the autodiff flavour of the main device; burn-train runs the steps.
     let device = devices[0].clone().autodiff();
@@ -262,7 +216,7 @@ pub fn run_train(
     };
     config.validate()?;
     if args.batch_size == 0 || args.epochs == 0 {
-        return Err(ClassifierCliError::Config(
+        return Err(CliError::Config(
             "--batch-size and --epochs must be at least 1".into(),
         ));
     }
@@ -279,7 +233,7 @@ pub fn run_train(
     let record = artifacts.join("run.json");
     let resume_from = if args.resume {
         let epoch = last_checkpoint_epoch(&artifacts)
-            .ok_or_else(|| ClassifierCliError::NothingToResume(artifacts.clone()))?;
+            .ok_or_else(|| CliError::NothingToResume(artifacts.clone()))?;
         run.check_resume(&record)?;
         Some(epoch)
     } else {
@@ -287,10 +241,9 @@ pub fn run_train(
             path: artifacts.display().to_string(),
             source,
         })?;
-        let json = serde_json::to_vec_pretty(&run)
-            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&run).map_err(|e| CliError::Config(e.to_string()))?;
         crate::durable::write_atomic(&record, &json)
-            .map_err(|e| ClassifierCliError::Config(e.to_string()))?;
+            .map_err(|e| CliError::Config(e.to_string()))?;
         None
     };
     burn::tensor::Device::seed(&device, args.seed);
@@ -361,8 +314,8 @@ struct RunRecord {
 
 impl RunRecord {
     /// Refuses a resume whose settings differ from the run's record, naming what differs.
-    fn check_resume(&self, record: &Path) -> Result<(), ClassifierCliError> {
-        let mismatch = |what: String| ClassifierCliError::ResumeMismatch {
+    fn check_resume(&self, record: &Path) -> Result<(), CliError> {
+        let mismatch = |what: String| CliError::ResumeMismatch {
             record: record.to_path_buf(),
             what,
         };
@@ -422,7 +375,7 @@ fn load_classifier(
     checkpoint: Option<&Path>,
     backbone: Option<&PathBuf>,
     device: &burn::tensor::Device,
-) -> Result<AmClassifier, ClassifierCliError> {
+) -> Result<AmClassifier, CliError> {
     let (bytes, label) = match checkpoint {
         Some(path) => {
             let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
@@ -449,7 +402,7 @@ pub fn run_eval(
     args: &EvalArgs,
     backbone: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), ClassifierCliError> {
+) -> Result<(), CliError> {
     let device = backend.open()?;
     let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config();
@@ -487,7 +440,7 @@ pub fn run_predict(
     args: &PredictArgs,
     backbone: Option<&PathBuf>,
     backend: BackendKind,
-) -> Result<(), ClassifierCliError> {
+) -> Result<(), CliError> {
     let device = backend.open()?;
     let model = load_classifier(args.checkpoint.as_deref(), backbone, &device)?;
     let c = model.config().clone();
