@@ -10,7 +10,7 @@ use std::time::Duration;
 use amflow::analysis::PairAnalysis;
 use amflow::engine::protocol::{Envelope, decode, encode};
 use amflow::engine::{
-    AnalysedPair, BackboneSource, CheckpointSource, Engine, Reply, Request, WireFrame,
+    AnalysedPair, BackboneSource, CheckpointSource, Engine, EngineError, Reply, Request, WireFrame,
 };
 use amflow::model::Dinov2;
 use burn::tensor::Device;
@@ -72,7 +72,7 @@ fn the_engine_computes_what_the_library_computes() {
         size: 28,
     };
     match last_over_the_wire(engine.request(analyse())) {
-        Reply::Analysed(Err(e)) => assert!(e.contains("no backbone"), "{e}"),
+        Reply::Analysed(Err(e)) => assert_eq!(e, EngineError::NoBackbone, "{e}"),
         other => panic!("expected an error, got {}", other.unexpected("an error")),
     }
 
@@ -112,11 +112,14 @@ fn the_engine_computes_what_the_library_computes() {
     // The demo checkpoint belongs to the embedded ViT-S/14: refused on the tiny backbone, with
     // the reason.
     match last_over_the_wire(engine.request(Request::LoadClassifier(CheckpointSource::Demo))) {
-        Reply::ClassifierLoaded(Err(e)) => assert!(e.contains("dinov2"), "{e}"),
+        Reply::ClassifierLoaded(Err(e)) => assert!(
+            matches!(&e, EngineError::Checkpoint(m) if m.contains("dinov2")),
+            "{e}"
+        ),
         other => panic!("{}", other.unexpected("a refusal")),
     }
     match last_over_the_wire(engine.request(Request::Classify { frames: Vec::new() })) {
-        Reply::Classified(Err(e)) => assert!(e.contains("no classifier"), "{e}"),
+        Reply::Classified(Err(e)) => assert_eq!(e, EngineError::NoClassifier, "{e}"),
         other => panic!("{}", other.unexpected("a refusal")),
     }
 }
@@ -128,7 +131,14 @@ fn frames_that_do_not_match_their_size_are_refused() {
         height: 4,
         rgb: vec![0; 47],
     };
-    assert!(bad.into_frame().is_err_and(|e| e.contains("4×4")));
+    assert!(bad.into_frame().is_err_and(|e| matches!(
+        e,
+        EngineError::Frame {
+            width: 4,
+            height: 4,
+            ..
+        }
+    )));
     let good: WireFrame = (&frame(5, 3, 2)).into();
     assert_eq!(good.clone().into_frame().ok(), Some(frame(5, 3, 2)));
     // And across the wire, as bytes.

@@ -214,7 +214,7 @@ fn the_hub_cache_is_read_where_hugging_face_puts_it() {
     std::fs::create_dir_all(repo.join("refs")).unwrap();
     std::fs::write(repo.join("refs").join("main"), "abc123\n").unwrap();
     let found = |url| hub_cache_dir_in(cache.path(), url);
-    assert!(found(HUB_URL).is_err_and(|e| e.contains("huggingface-cli download")));
+    assert!(found(HUB_URL).is_err_and(|e| e.to_string().contains("huggingface-cli download")));
     std::fs::write(snap.join("config.json"), "{}").unwrap();
     std::fs::write(snap.join("model.safetensors"), "").unwrap();
     assert_eq!(found(HUB_URL).ok(), Some(snap));

@@ -2,7 +2,7 @@
 //! progress, then the backbone's description). Where each source is loaded from:
 //! `crate::engine`'s `load` module.
 
-use crate::engine::{BackboneInfo, Engine, Replies, Reply, Request};
+use crate::engine::{BackboneInfo, Engine, EngineError, Replies, Reply, Request};
 
 pub use crate::engine::BackboneSource;
 
@@ -23,7 +23,7 @@ pub struct Loading {
 }
 
 /// How a load ended.
-pub type Loaded = Result<BackboneInfo, String>;
+pub type Loaded = Result<BackboneInfo, EngineError>;
 
 impl Loading {
     /// Asks `engine` to load `source`.

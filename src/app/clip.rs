@@ -5,6 +5,7 @@ use std::sync::mpsc::{Receiver, channel};
 
 use rand::SeedableRng;
 
+use super::AppError;
 use crate::video::{ClipError, ClipInfo, Frame};
 
 /// Decoded frames arriving from the background.
@@ -138,7 +139,7 @@ pub struct ClipPanel {
     /// The decoded pair on screen.
     pub frames: Option<[Frame; 2]>,
     /// The last error, shown in the panel.
-    pub error: Option<String>,
+    pub error: Option<AppError>,
     /// A file being picked in the browser.
     #[cfg(target_arch = "wasm32")]
     picking: Option<Receiver<super::pick::Picked>>,
@@ -223,7 +224,7 @@ impl ClipPanel {
                     self.t = self.t.min(frames.saturating_sub(2));
                     self.reader = Some(reader);
                 }
-                Err(e) => self.error = Some(e.to_string()),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         if let Some((rx, pair)) = &self.pending
@@ -245,10 +246,13 @@ impl ClipPanel {
                     self.shown = Some(pair);
                     self.error = None;
                 }
-                Ok(_) => {
-                    self.error = Some("the decoder returned the wrong number of frames".into())
+                Ok(frames) => {
+                    self.error = Some(AppError::FrameCount {
+                        asked: 2,
+                        got: frames.len(),
+                    })
                 }
-                Err(e) => self.error = Some(e.to_string()),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         let Some(reader) = &self.reader else { return };
@@ -392,7 +396,7 @@ impl ClipPanel {
             }
         }
         if let Some(error) = &self.error {
-            ui.colored_label(egui::Color32::RED, error);
+            ui.colored_label(egui::Color32::RED, error.to_string());
         }
         if let Some(textures) = &self.textures {
             // Both frames side by side within the panel's width (up to 320 px each), so that a

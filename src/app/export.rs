@@ -23,9 +23,10 @@ pub fn save(name: &str, bytes: &[u8], mime: &str) -> String {
 
 /// Offers `bytes` as a download through a Blob URL and a clicked `<a download>`.
 #[cfg(target_arch = "wasm32")]
-fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
+fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), super::AppError> {
+    use super::AppError::Browser;
     use wasm_bindgen::JsCast;
-    let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
+    let js = |e: wasm_bindgen::JsValue| Browser(crate::video::web::js_message(e));
     let array = js_sys::Uint8Array::from(bytes);
     let parts = js_sys::Array::of1(&array);
     let options = web_sys::BlobPropertyBag::new();
@@ -35,12 +36,12 @@ fn download(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(js)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or("no document")?;
+        .ok_or_else(|| Browser("no document".into()))?;
     let anchor = document
         .create_element("a")
         .map_err(js)?
         .dyn_into::<web_sys::HtmlAnchorElement>()
-        .map_err(|_| "not an anchor".to_string())?;
+        .map_err(|_| Browser("not an anchor".into()))?;
     anchor.set_href(&url);
     anchor.set_download(name);
     anchor.click();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen::JsCast;
 
+use super::AppError;
 use crate::analysis::PairAnalysis;
 use crate::classifier::FlowKind;
 use crate::engine::{ClassifierInfo, Engine, Replies, Reply, Request};
@@ -113,7 +114,7 @@ pub struct MapsPanel {
     /// What the last export did.
     message: Option<String>,
     /// The last error.
-    pub error: Option<String>,
+    pub error: Option<AppError>,
     /// Where the first map of the grid was last drawn, in points (tests look at its pixels).
     pub grid_rect: Option<egui::Rect>,
     /// The pair whose analysis failed (not tried again until the pair changes).
@@ -194,7 +195,7 @@ impl MapsPanel {
                     self.error = None;
                 }
                 Err(e) => {
-                    self.error = Some(e);
+                    self.error = Some(e.into());
                     self.failed = Some(key);
                     self.analysis = None;
                     self.textures = None;
@@ -247,7 +248,7 @@ impl MapsPanel {
             };
             match result {
                 Ok(flows) => self.aligned = Some((flows, key, id)),
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         let (Some(classifier), Some((analysis, key, _))) = (&self.aligner, &self.analysis) else {
@@ -421,7 +422,7 @@ impl MapsPanel {
             });
         }
         if let Some(error) = &self.error {
-            ui.colored_label(egui::Color32::RED, error);
+            ui.colored_label(egui::Color32::RED, error.to_string());
         }
         let Some((analysis, _, seconds)) = &self.analysis else {
             return;

@@ -11,6 +11,7 @@
 pub mod backbone;
 pub(crate) mod background;
 pub mod clip;
+mod error;
 mod export;
 mod field;
 pub mod gpu;
@@ -25,6 +26,7 @@ pub use maps::MapsPanel;
 pub use predict::{CheckpointSource, PredictPanel};
 
 use backbone::{HUB_MODELS, Loading};
+pub use error::AppError;
 
 use crate::backend::BackendKind;
 use crate::engine::{BackboneInfo, Engine, Replies, Reply, Request};
@@ -45,7 +47,7 @@ pub struct Launch {
 enum State {
     Loading(Loading),
     Ready(Box<BackboneInfo>),
-    Failed(String),
+    Failed(AppError),
 }
 
 /// Where the model runs, as the engine describes it.
@@ -120,7 +122,7 @@ fn start_engine(
                     Engine::failed(e.clone()),
                     Compute {
                         started: None,
-                        description: e,
+                        description: e.to_string(),
                         gpu: false,
                     },
                 )
@@ -329,8 +331,8 @@ impl AmflowApp {
         self.backbone_picker(ui);
         match &self.state {
             State::Loading(loading) => loading.ui(ui),
-            State::Failed(message) => {
-                ui.colored_label(egui::Color32::RED, message);
+            State::Failed(e) => {
+                ui.colored_label(egui::Color32::RED, e.to_string());
             }
             State::Ready(loaded) => {
                 let c = &loaded.config;
@@ -379,7 +381,7 @@ impl eframe::App for AmflowApp {
                     self.compute.description = description;
                     self.compute.gpu = gpu;
                 }
-                Reply::Failed(message) => self.compute.description = message,
+                Reply::Failed(e) => self.compute.description = e.to_string(),
                 _ => {}
             }
             self.compute.started = None;
@@ -392,7 +394,7 @@ impl eframe::App for AmflowApp {
                     self.backbone_loads += 1;
                     State::Ready(Box::new(loaded))
                 }
-                Err(e) => State::Failed(e),
+                Err(e) => State::Failed(e.into()),
             };
         }
         // The pair's maps are asked for before the side panel asks for the classifier: the
@@ -433,12 +435,12 @@ impl eframe::App for AmflowApp {
             });
         });
         let failure = match &self.state {
-            State::Failed(message) => Some(message.clone()),
+            State::Failed(e) => Some(e.to_string()),
             _ => None,
         }
-        .or_else(|| self.clip.error.clone())
-        .or_else(|| self.maps.error.clone())
-        .or_else(|| self.predict.error.clone());
+        .or_else(|| self.clip.error.as_ref().map(ToString::to_string))
+        .or_else(|| self.maps.error.as_ref().map(ToString::to_string))
+        .or_else(|| self.predict.error.as_ref().map(ToString::to_string));
         let maps_ready = self
             .clip
             .current_pair()

@@ -9,19 +9,22 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 
+use super::AppError;
+
 /// A picked file: its name and bytes, or why it could not be read.
-pub type Picked = Result<(String, Vec<u8>), String>;
+pub type Picked = Result<(String, Vec<u8>), AppError>;
 
 /// Opens the browser's file picker for videos and animations.
-pub fn pick_file(ctx: egui::Context) -> Result<Receiver<Picked>, String> {
+pub fn pick_file(ctx: egui::Context) -> Result<Receiver<Picked>, AppError> {
+    let browser = |message: String| AppError::Browser(message);
     let document = web_sys::window()
         .and_then(|w| w.document())
-        .ok_or("no document")?;
+        .ok_or_else(|| browser("no document".into()))?;
     let input: HtmlInputElement = document
         .create_element("input")
-        .map_err(|e| format!("{e:?}"))?
+        .map_err(|e| browser(crate::video::web::js_message(e)))?
         .dyn_into()
-        .map_err(|_| "could not make an <input> element")?;
+        .map_err(|_| browser("could not make an <input> element".into()))?;
     input.set_type("file");
     input.set_accept("video/*,image/gif,image/webp");
     let (tx, rx) = channel();
@@ -34,7 +37,10 @@ pub fn pick_file(ctx: egui::Context) -> Result<Receiver<Picked>, String> {
             let name = file.name();
             let picked = match JsFuture::from(file.array_buffer()).await {
                 Ok(buffer) => Ok((name, Uint8Array::new(&buffer).to_vec())),
-                Err(e) => Err(format!("{name}: could not be read ({e:?})")),
+                Err(e) => Err(AppError::Browser(format!(
+                    "{name}: could not be read ({})",
+                    crate::video::web::js_message(e)
+                ))),
             };
             let _ = tx.send(picked);
             ctx.request_repaint();

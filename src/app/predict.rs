@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::AppError;
 use crate::engine::{ClassifierInfo, Engine, Replies, Reply, Request};
 
 pub use crate::engine::CheckpointSource;
@@ -27,7 +28,7 @@ pub struct PredictPanel {
     /// The clip last asked for frames.
     asked: Option<u64>,
     /// The last error.
-    pub error: Option<String>,
+    pub error: Option<AppError>,
     /// Why nothing is predicted, when that is no failure (the demo checkpoint does not fit a
     /// backbone other than the embedded one).
     notice: Option<String>,
@@ -89,7 +90,7 @@ impl PredictPanel {
             };
             match result {
                 Ok(m) => self.model = Some(Arc::new(m)),
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         let Some(model) = &self.model else { return };
@@ -104,7 +105,7 @@ impl PredictPanel {
                     let frames = frames.iter().map(Into::into).collect();
                     self.running = Some((engine.request(Request::Classify { frames }), g));
                 }
-                Err(e) => self.error = Some(e.to_string()),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         if let Some((rx, g)) = &self.running
@@ -121,7 +122,7 @@ impl PredictPanel {
                     self.result = Some((ranked, g));
                     self.error = None;
                 }
-                Err(e) => self.error = Some(e),
+                Err(e) => self.error = Some(e.into()),
             }
         }
         let done = matches!(&self.result, Some((_, g)) if *g == generation);
@@ -189,7 +190,7 @@ impl PredictPanel {
             });
         }
         if let Some(error) = &self.error {
-            ui.colored_label(egui::Color32::RED, error);
+            ui.colored_label(egui::Color32::RED, error.to_string());
         }
         if let Some(notice) = &self.notice {
             ui.weak(notice);

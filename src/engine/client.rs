@@ -5,6 +5,7 @@
 use std::sync::mpsc::Sender;
 use std::sync::mpsc::{Receiver, channel};
 
+use super::EngineError;
 use super::protocol::{Reply, Request};
 
 /// The replies to one request: progress, then one final reply.
@@ -17,7 +18,7 @@ pub struct Engine {
     requests: Sender<(Request, Sender<Reply>)>,
     /// The worker, or why there is none.
     #[cfg(target_arch = "wasm32")]
-    worker: Result<std::rc::Rc<web::Worker>, String>,
+    worker: Result<std::rc::Rc<web::Worker>, EngineError>,
 }
 
 impl Engine {
@@ -26,7 +27,9 @@ impl Engine {
         let (tx, rx) = channel();
         #[cfg(not(target_arch = "wasm32"))]
         if let Err(std::sync::mpsc::SendError((_, tx))) = self.requests.send((request, tx)) {
-            let _ = tx.send(Reply::Failed("the engine's thread has stopped".into()));
+            let _ = tx.send(Reply::Failed(EngineError::Engine(
+                "the engine's thread has stopped".into(),
+            )));
         }
         #[cfg(target_arch = "wasm32")]
         match &self.worker {
@@ -65,7 +68,8 @@ impl Engine {
                 |e| {
                     // Without a thread every request is answered with the reason.
                     let (requests, incoming) = channel::<(Request, Sender<Reply>)>();
-                    let message = format!("the engine's thread could not start: {e}");
+                    let message =
+                        EngineError::Engine(format!("the engine's thread could not start: {e}"));
                     std::thread::spawn(move || {
                         for (_, replies) in incoming {
                             let _ = replies.send(Reply::Failed(message.clone()));
@@ -81,14 +85,14 @@ impl Engine {
 #[cfg(target_arch = "wasm32")]
 impl Engine {
     /// Starts the engine in a dedicated Web Worker (`amflow-worker_loader.js`, beside the page).
-    pub fn worker(repaint: impl Fn() + 'static) -> Result<Self, String> {
+    pub fn worker(repaint: impl Fn() + 'static) -> Result<Self, EngineError> {
         Ok(Self {
             worker: Ok(std::rc::Rc::new(web::Worker::start(repaint)?)),
         })
     }
 
     /// An engine that answers every request with `message` (the worker could not start).
-    pub fn failed(message: String) -> Self {
+    pub fn failed(message: EngineError) -> Self {
         Self {
             worker: Err(message),
         }
@@ -112,6 +116,7 @@ mod web {
     use wasm_bindgen::prelude::Closure;
     use web_sys::{ErrorEvent, MessageEvent};
 
+    use super::super::EngineError;
     use super::super::protocol::{Envelope, Reply, Request, decode, encode};
 
     /// The worker's script, written by trunk beside the page (`data-type="worker"` in
@@ -126,7 +131,7 @@ mod web {
         queued: Vec<Uint8Array>,
         listening: bool,
         /// Why the worker is gone, once it is.
-        failed: Option<String>,
+        failed: Option<EngineError>,
     }
 
     pub struct Worker {
@@ -136,19 +141,19 @@ mod web {
         _on_error: Closure<dyn FnMut(ErrorEvent)>,
     }
 
-    fn post(worker: &web_sys::Worker, bytes: &Uint8Array) -> Result<(), String> {
+    fn post(worker: &web_sys::Worker, bytes: &Uint8Array) -> Result<(), EngineError> {
         worker
             .post_message_with_transfer(bytes, &Array::of1(&bytes.buffer()))
-            .map_err(crate::video::web::js_message)
+            .map_err(|e| EngineError::Engine(crate::video::web::js_message(e)))
     }
 
     impl Worker {
-        pub fn start(repaint: impl Fn() + 'static) -> Result<Self, String> {
+        pub fn start(repaint: impl Fn() + 'static) -> Result<Self, EngineError> {
             let worker = web_sys::Worker::new(SCRIPT).map_err(|e| {
-                format!(
+                EngineError::Engine(format!(
                     "the model worker ({SCRIPT}) could not start: {}",
                     crate::video::web::js_message(e)
-                )
+                ))
             })?;
             let state = Rc::new(RefCell::new(State::default()));
             let repaint = Rc::new(repaint);
@@ -183,7 +188,8 @@ mod web {
             });
             let (s, r) = (state.clone(), repaint);
             let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-                let message = format!("the model worker failed: {}", event.message());
+                let message =
+                    EngineError::Engine(format!("the model worker failed: {}", event.message()));
                 web_sys::console::error_1(&format!("amflow: {message}").into());
                 let mut state = s.borrow_mut();
                 for (_, tx) in state.waiting.drain() {

@@ -21,6 +21,62 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+/// Why a Hugging Face folder could not be found in the cache or downloaded into it.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The request failed.
+    #[error("{url}: {message}")]
+    Http {
+        /// What was asked for.
+        url: String,
+        /// What the HTTP client said.
+        message: String,
+    },
+    /// The server answered with an error status.
+    #[error("{url}: {status}")]
+    Status {
+        /// What was asked for.
+        url: String,
+        /// The status.
+        status: ureq::http::StatusCode,
+    },
+    /// Reading the body or writing the cache failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder (or the URL being read).
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No place for the cache.
+    #[error("none of HF_HUB_CACHE, HF_HOME and HOME is set")]
+    NoCache,
+    /// Not a `https://huggingface.co/ORG/NAME/resolve/REV/` URL.
+    #[error(
+        "{0}: the desktop app reads Hugging Face URLs (https://huggingface.co/ORG/NAME/resolve/main/) from the Hugging Face cache; open other folders by path"
+    )]
+    NotHubUrl(String),
+    /// The folder is not in the cache.
+    #[error("{org}/{name} is not in the Hugging Face cache ({}); fetch it with `huggingface-cli download {org}/{name} config.json model.safetensors`", repo.display())]
+    NotCached {
+        /// The organisation.
+        org: String,
+        /// The model.
+        name: String,
+        /// Where it was looked for.
+        repo: PathBuf,
+    },
+}
+
+/// `HubError::Io` for `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> HubError + '_ {
+    move |source| HubError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// The files a backbone folder needs.
 pub const FILES: [&str; 2] = ["config.json", "model.safetensors"];
 
@@ -32,16 +88,22 @@ struct Metadata {
 
 /// `HEAD url` without following redirects: the commit and the etag (`X-Linked-Etag` for files
 /// kept in LFS, else `ETag`; quotes and a weak `W/` dropped), when the server gives them.
-fn head(url: &str) -> Result<Metadata, String> {
+fn head(url: &str) -> Result<Metadata, HubError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .max_redirects(0)
         .http_status_as_error(false)
         .build()
         .into();
-    let response = agent.head(url).call().map_err(|e| format!("{url}: {e}"))?;
+    let response = agent.head(url).call().map_err(|e| HubError::Http {
+        url: url.to_string(),
+        message: e.to_string(),
+    })?;
     let status = response.status();
     if !(status.is_success() || status.is_redirection()) {
-        return Err(format!("{url}: {status}"));
+        return Err(HubError::Status {
+            url: url.to_string(),
+            status,
+        });
     }
     let header = |name: &str| {
         response
@@ -70,7 +132,7 @@ pub fn download(
     (org, name, rev): (&str, &str, &str),
     cache: &Path,
     progress: &mut dyn FnMut(u64, Option<u64>),
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, HubError> {
     let repo = cache.join(format!("models--{org}--{name}"));
     let blobs = repo.join("blobs");
     let mut commit: Option<String> = None;
@@ -80,14 +142,17 @@ pub fn download(
         let commit = commit
             .get_or_insert_with(|| meta.commit.clone().unwrap_or_else(|| rev.to_string()))
             .clone();
-        let mut response = ureq::get(&url).call().map_err(|e| format!("{url}: {e}"))?;
+        let mut response = ureq::get(&url).call().map_err(|e| HubError::Http {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
         let total: Option<u64> = response
             .headers()
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok());
         progress(0, total);
-        std::fs::create_dir_all(&blobs).map_err(|e| format!("{}: {e}", blobs.display()))?;
+        std::fs::create_dir_all(&blobs).map_err(io(&blobs))?;
         let partial = blobs.join(format!(".{file}.incomplete-{}", std::process::id()));
         let mut fetch = || -> std::io::Result<String> {
             let mut out = std::fs::File::create(&partial)?;
@@ -115,19 +180,26 @@ pub fn download(
             std::fs::rename(&partial, blobs.join(&etag))?;
             Ok(etag)
         };
-        let etag = fetch().map_err(|e| {
+        let etag = fetch().map_err(|source| {
             let _ = std::fs::remove_file(&partial);
-            format!("{url}: {e}")
+            HubError::Io {
+                path: PathBuf::from(&url),
+                source,
+            }
         })?;
         let snapshot = repo.join("snapshots").join(&commit);
-        std::fs::create_dir_all(&snapshot).map_err(|e| format!("{}: {e}", snapshot.display()))?;
-        link_blob(&blobs.join(&etag), &snapshot.join(file), &etag)
-            .map_err(|e| format!("{}: {e}", snapshot.join(file).display()))?;
+        std::fs::create_dir_all(&snapshot).map_err(io(&snapshot))?;
+        let link = snapshot.join(file);
+        link_blob(&blobs.join(&etag), &link, &etag).map_err(io(&link))?;
     }
-    let commit = commit.ok_or_else(|| "nothing downloaded".to_string())?;
+    // FILES is not empty, so the loop set the commit.
+    let commit = commit.unwrap_or_else(|| rev.to_string());
     let refs = repo.join("refs");
-    std::fs::create_dir_all(&refs).map_err(|e| format!("{}: {e}", refs.display()))?;
-    crate::durable::write_atomic(&refs.join(rev), commit.as_bytes()).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&refs).map_err(io(&refs))?;
+    crate::durable::write_atomic(&refs.join(rev), commit.as_bytes()).map_err(|e| HubError::Io {
+        path: e.path,
+        source: e.source,
+    })?;
     Ok(repo.join("snapshots").join(commit))
 }
 
@@ -158,13 +230,13 @@ pub fn hub_parts(url: &str) -> Option<(&str, &str, &str)> {
 }
 
 /// The snapshot folder of a Hugging Face URL in the local Hugging Face cache, if it is there.
-pub fn hub_cache_dir(url: &str) -> Result<PathBuf, String> {
+pub fn hub_cache_dir(url: &str) -> Result<PathBuf, HubError> {
     hub_cache_dir_in(&hub_cache()?, url)
 }
 
 /// The hub cache: `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`, as
 /// `huggingface_hub` resolves it.
-pub fn hub_cache() -> Result<PathBuf, String> {
+pub fn hub_cache() -> Result<PathBuf, HubError> {
     let var = |name| {
         std::env::var_os(name)
             .filter(|v| !v.is_empty())
@@ -173,14 +245,12 @@ pub fn hub_cache() -> Result<PathBuf, String> {
     var("HF_HUB_CACHE")
         .or_else(|| var("HF_HOME").map(|h| h.join("hub")))
         .or_else(|| var("HOME").map(|h| h.join(".cache").join("huggingface").join("hub")))
-        .ok_or_else(|| "none of HF_HUB_CACHE, HF_HOME and HOME is set".to_string())
+        .ok_or(HubError::NoCache)
 }
 
 /// [`hub_cache_dir`] in the hub cache `cache`.
-pub fn hub_cache_dir_in(cache: &Path, url: &str) -> Result<PathBuf, String> {
-    let (org, name, rev) = hub_parts(url).ok_or_else(|| {
-        format!("{url}: the desktop app reads Hugging Face URLs (https://huggingface.co/ORG/NAME/resolve/main/) from the Hugging Face cache; open other folders by path")
-    })?;
+pub fn hub_cache_dir_in(cache: &Path, url: &str) -> Result<PathBuf, HubError> {
+    let (org, name, rev) = hub_parts(url).ok_or_else(|| HubError::NotHubUrl(url.to_string()))?;
     let repo = cache.join(format!("models--{org}--{name}"));
     let snapshot = std::fs::read_to_string(repo.join("refs").join(rev))
         .map(|hash| repo.join("snapshots").join(hash.trim()))
@@ -188,9 +258,10 @@ pub fn hub_cache_dir_in(cache: &Path, url: &str) -> Result<PathBuf, String> {
     if snapshot.join("config.json").is_file() && snapshot.join("model.safetensors").is_file() {
         Ok(snapshot)
     } else {
-        Err(format!(
-            "{org}/{name} is not in the Hugging Face cache ({}); fetch it with `huggingface-cli download {org}/{name} config.json model.safetensors`",
-            repo.display()
-        ))
+        Err(HubError::NotCached {
+            org: org.to_string(),
+            name: name.to_string(),
+            repo,
+        })
     }
 }

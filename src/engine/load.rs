@@ -9,6 +9,7 @@
 
 use burn::tensor::Device;
 
+use super::EngineError;
 use super::protocol::{BackboneSource, CheckpointSource, Reply};
 use crate::model::Dinov2;
 
@@ -28,7 +29,7 @@ pub async fn backbone(
     source: &BackboneSource,
     device: &Device,
     emit: &mut dyn FnMut(Reply),
-) -> Result<Dinov2, String> {
+) -> Result<Dinov2, EngineError> {
     use super::hub;
     let model = match source {
         BackboneSource::Embedded => crate::embedded::backbone(device),
@@ -39,16 +40,17 @@ pub async fn backbone(
                 (Err(_), Some(parts)) => hub::download(
                     &join(url, ""),
                     parts,
-                    &hub::hub_cache()?,
+                    &hub::hub_cache().map_err(EngineError::download)?,
                     &mut |done, total| emit(Reply::Progress { done, total }),
-                )?,
-                (Err(missing), None) => return Err(missing),
+                )
+                .map_err(EngineError::download)?,
+                (Err(missing), None) => return Err(EngineError::download(missing)),
             };
             emit(Reply::Fetched);
             Dinov2::load_dir(dir, device)
         }
     };
-    model.map_err(|e| e.to_string())
+    model.map_err(|e| EngineError::Backbone(e.to_string()))
 }
 
 /// Builds the backbone of `source` on `device` in the page's worker: files fetched with
@@ -58,19 +60,19 @@ pub async fn backbone(
     source: &BackboneSource,
     device: &Device,
     emit: &mut dyn FnMut(Reply),
-) -> Result<Dinov2, String> {
+) -> Result<Dinov2, EngineError> {
     use super::fetch;
     let mut progress = |done, total| emit(Reply::Progress { done, total });
     let (config, weights, name) = match source {
         BackboneSource::Embedded => {
-            let manifest = fetch::manifest().await.map_err(|e| e.to_string())?;
+            let manifest = fetch::manifest().await.map_err(EngineError::download)?;
             let file = |name: &str| format!("{}{name}", crate::manifest::BACKBONE_DIR);
             let config = fetch::fetch_asset(&manifest, &file("config.json"), &mut progress)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(EngineError::download)?;
             let weights = fetch::fetch_asset(&manifest, &file("model.safetensors"), &mut progress)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(EngineError::download)?;
             (
                 config,
                 weights,
@@ -78,56 +80,58 @@ pub async fn backbone(
             )
         }
         BackboneSource::Dir(dir) => {
-            return Err(format!(
+            return Err(EngineError::Unsupported(format!(
                 "{}: the web app loads backbones from URLs",
                 dir.display()
-            ));
+            )));
         }
         BackboneSource::Url(url) => {
             let config = fetch::fetch_bytes(&join(url, "config.json"), &mut progress)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(EngineError::download)?;
             let weights = fetch::fetch_bytes(&join(url, "model.safetensors"), &mut progress)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(EngineError::download)?;
             (config, weights, url.clone())
         }
     };
     emit(Reply::Fetched);
-    let config =
-        String::from_utf8(config).map_err(|_| format!("{name}: config.json is not UTF-8 text"))?;
-    Dinov2::from_bytes(&config, &weights, &name, device).map_err(|e| e.to_string())
+    let config = String::from_utf8(config)
+        .map_err(|_| EngineError::Backbone(format!("{name}: config.json is not UTF-8 text")))?;
+    Dinov2::from_bytes(&config, &weights, &name, device)
+        .map_err(|e| EngineError::Backbone(e.to_string()))
 }
 
 /// The bytes of a classifier checkpoint.
-pub async fn checkpoint(source: &CheckpointSource) -> Result<Vec<u8>, String> {
+pub async fn checkpoint(source: &CheckpointSource) -> Result<Vec<u8>, EngineError> {
     match source {
         #[cfg(not(target_arch = "wasm32"))]
         CheckpointSource::Demo => Ok(crate::embedded::DEMO_CHECKPOINT.to_vec()),
         #[cfg(target_arch = "wasm32")]
         CheckpointSource::Demo => {
-            let manifest = super::fetch::manifest().await.map_err(|e| e.to_string())?;
+            let manifest = super::fetch::manifest()
+                .await
+                .map_err(EngineError::download)?;
             super::fetch::fetch_asset(&manifest, crate::manifest::DEMO_CHECKPOINT, &mut |_, _| {})
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(EngineError::download)
         }
         #[cfg(not(target_arch = "wasm32"))]
-        CheckpointSource::Path(path) => {
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-        }
+        CheckpointSource::Path(path) => std::fs::read(path)
+            .map_err(|e| EngineError::Checkpoint(format!("cannot read {}: {e}", path.display()))),
         #[cfg(target_arch = "wasm32")]
-        CheckpointSource::Path(path) => Err(format!(
+        CheckpointSource::Path(path) => Err(EngineError::Unsupported(format!(
             "{}: the web app loads checkpoints from URLs",
             path.display()
-        )),
+        ))),
         #[cfg(not(target_arch = "wasm32"))]
-        CheckpointSource::Url(url) => Err(format!(
+        CheckpointSource::Url(url) => Err(EngineError::Unsupported(format!(
             "{url}: the desktop app opens checkpoint files; download it first"
-        )),
+        ))),
         #[cfg(target_arch = "wasm32")]
         CheckpointSource::Url(url) => super::fetch::fetch_bytes(url, &mut |_, _| {})
             .await
-            .map_err(|e| e.to_string()),
+            .map_err(EngineError::download),
     }
 }
 

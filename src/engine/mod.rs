@@ -19,6 +19,7 @@
 
 #[cfg(any(target_arch = "wasm32", feature = "model"))]
 mod client;
+mod error;
 #[cfg(all(target_arch = "wasm32", feature = "model"))]
 pub mod fetch;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
@@ -33,6 +34,7 @@ pub mod worker;
 
 #[cfg(any(target_arch = "wasm32", feature = "model"))]
 pub use client::{Engine, Replies};
+pub use error::EngineError;
 pub use protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
     WireFrame,

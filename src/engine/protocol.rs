@@ -5,6 +5,7 @@
 //! A request gets any number of [`Reply::Progress`] / [`Reply::Fetched`] and then exactly one
 //! final reply ([`Reply::is_final`]).
 
+use super::EngineError;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -92,10 +93,13 @@ impl From<&Frame> for WireFrame {
 
 impl WireFrame {
     /// The frame, or why the bytes do not make one.
-    pub fn into_frame(self) -> Result<Frame, String> {
-        let (w, h, n) = (self.width, self.height, self.rgb.len());
-        Frame::from_raw(w, h, self.rgb)
-            .ok_or_else(|| format!("a {w}×{h} frame cannot be made of {n} bytes"))
+    pub fn into_frame(self) -> Result<Frame, EngineError> {
+        let (width, height, bytes) = (self.width, self.height, self.rgb.len());
+        Frame::from_raw(width, height, self.rgb).ok_or(EngineError::Frame {
+            width,
+            height,
+            bytes,
+        })
     }
 }
 
@@ -151,18 +155,18 @@ pub enum Reply {
     /// Every file of a load has arrived; the model is being built.
     Fetched,
     /// A backbone is loaded.
-    BackboneLoaded(Result<BackboneInfo, String>),
+    BackboneLoaded(Result<BackboneInfo, EngineError>),
     /// A pair is analysed.
-    Analysed(Result<AnalysedPair, String>),
+    Analysed(Result<AnalysedPair, EngineError>),
     /// A classifier is loaded.
-    ClassifierLoaded(Result<ClassifierInfo, String>),
+    ClassifierLoaded(Result<ClassifierInfo, EngineError>),
     /// The top-5 classes with their probabilities, best first.
-    Classified(Result<Vec<(String, f32)>, String>),
+    Classified(Result<Vec<(String, f32)>, EngineError>),
     /// The aligned flow of each AM block, `(block index, flow)`.
-    AlignedFlows(Result<Vec<(usize, PatchFlow)>, String>),
+    AlignedFlows(Result<Vec<(usize, PatchFlow)>, EngineError>),
     /// The request could not be carried out at all (the engine is gone, or a message could not
     /// be encoded).
-    Failed(String),
+    Failed(EngineError),
 }
 
 impl Reply {
@@ -173,7 +177,7 @@ impl Reply {
 
     /// What to tell the user when this came where `expected` was awaited: the engine's own
     /// failure as it is, any other reply named (a fault of the app's, not of the input).
-    pub fn unexpected(self, expected: &str) -> String {
+    pub fn unexpected(self, expected: &str) -> EngineError {
         let name = match self {
             Self::Failed(message) => return message,
             Self::Started { .. } => "Started",
@@ -185,7 +189,10 @@ impl Reply {
             Self::Classified(_) => "Classified",
             Self::AlignedFlows(_) => "AlignedFlows",
         };
-        format!("the engine answered {name} where {expected} was awaited")
+        EngineError::Unexpected {
+            got: name.to_string(),
+            expected: expected.to_string(),
+        }
     }
 }
 
@@ -247,7 +254,7 @@ impl AnalysedPair {
     }
 
     /// Unpacks it: the analysis and its seconds.
-    pub fn into_analysis(self) -> Result<(PairAnalysis, f64), String> {
+    pub fn into_analysis(self) -> Result<(PairAnalysis, f64), EngineError> {
         let [a, b] = self.frames;
         Ok((
             PairAnalysis {
@@ -275,11 +282,13 @@ pub struct Envelope<T> {
 }
 
 /// MessagePack bytes of `value` (what crosses `postMessage`).
-pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
-    rmp_serde::to_vec(value).map_err(|e| format!("encoding a message for the engine: {e}"))
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, EngineError> {
+    rmp_serde::to_vec(value)
+        .map_err(|e| EngineError::Engine(format!("encoding a message for the engine: {e}")))
 }
 
 /// The value `bytes` encode.
-pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    rmp_serde::from_slice(bytes).map_err(|e| format!("decoding a message from the engine: {e}"))
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, EngineError> {
+    rmp_serde::from_slice(bytes)
+        .map_err(|e| EngineError::Engine(format!("decoding a message from the engine: {e}")))
 }

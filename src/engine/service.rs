@@ -6,6 +6,7 @@ use std::sync::Arc;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 
+use super::EngineError;
 use super::load;
 use super::protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
@@ -67,24 +68,22 @@ impl Service {
         emit(reply);
     }
 
-    fn device(&self) -> Result<Device, String> {
+    fn device(&self) -> Result<Device, EngineError> {
         self.device
             .as_ref()
             .map(|(d, ..)| d.clone())
-            .ok_or_else(|| "the engine has not been started".to_string())
+            .ok_or(EngineError::NotStarted)
     }
 
-    fn backbone(&self) -> Result<(Arc<Dinov2>, String), String> {
-        self.backbone
-            .clone()
-            .ok_or_else(|| "no backbone is loaded".to_string())
+    fn backbone(&self) -> Result<(Arc<Dinov2>, String), EngineError> {
+        self.backbone.clone().ok_or(EngineError::NoBackbone)
     }
 
     async fn load_backbone(
         &mut self,
         source: BackboneSource,
         emit: &mut dyn FnMut(Reply),
-    ) -> Result<BackboneInfo, String> {
+    ) -> Result<BackboneInfo, EngineError> {
         let start = web_time::Instant::now();
         let device = self.device()?;
         // A classifier belongs to the backbone it was loaded on.
@@ -101,7 +100,11 @@ impl Service {
         Ok(info)
     }
 
-    async fn analyse(&self, frames: [WireFrame; 2], size: u32) -> Result<AnalysedPair, String> {
+    async fn analyse(
+        &self,
+        frames: [WireFrame; 2],
+        size: u32,
+    ) -> Result<AnalysedPair, EngineError> {
         let start = web_time::Instant::now();
         let (backbone, _) = self.backbone()?;
         let device = self.device()?;
@@ -109,14 +112,14 @@ impl Service {
         let (a, b) = (a.into_frame()?, b.into_frame()?);
         let analysis = PairAnalysis::run(&backbone, [&a, &b], size, &device)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(EngineError::model)?;
         Ok(AnalysedPair::new(analysis, start.elapsed().as_secs_f64()))
     }
 
     async fn load_classifier(
         &mut self,
         source: CheckpointSource,
-    ) -> Result<ClassifierInfo, String> {
+    ) -> Result<ClassifierInfo, EngineError> {
         let (backbone, name) = self.backbone()?;
         let device = self.device()?;
         self.classifier = None;
@@ -128,7 +131,7 @@ impl Service {
             &name,
             &device,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| EngineError::Checkpoint(e.to_string()))?;
         let info = ClassifierInfo {
             source,
             config: model.config().clone(),
@@ -137,15 +140,13 @@ impl Service {
         Ok(info)
     }
 
-    fn classifier(&self) -> Result<Arc<AmClassifier>, String> {
-        self.classifier
-            .clone()
-            .ok_or_else(|| "no classifier is loaded".to_string())
+    fn classifier(&self) -> Result<Arc<AmClassifier>, EngineError> {
+        self.classifier.clone().ok_or(EngineError::NoClassifier)
     }
 
     /// Top-5 classes of `frames` (sampled by the UI as `amflow eval` samples them): short side
     /// resized to the checkpoint's size, centre crop.
-    async fn classify(&self, frames: Vec<WireFrame>) -> Result<Vec<(String, f32)>, String> {
+    async fn classify(&self, frames: Vec<WireFrame>) -> Result<Vec<(String, f32)>, EngineError> {
         let model = self.classifier()?;
         let device = self.device()?;
         let frames: Vec<Frame> = frames
@@ -159,15 +160,15 @@ impl Service {
         };
         let clip = prep
             .tensors(&frames, &device)
-            .map_err(|e| e.to_string())?
+            .map_err(EngineError::model)?
             .into_iter()
             .next()
-            .ok_or("no frames to classify")?; // [T, 3, S, S]
+            .ok_or_else(|| EngineError::Model("no frames to classify".into()))?; // [T, 3, S, S]
         let logits = model
             .forward(clip.unsqueeze::<5>())
-            .map_err(|e| e.to_string())?; // [1, C]
+            .map_err(EngineError::model)?; // [1, C]
         let probs = softmax(logits, 1).reshape([c.classes.len()]);
-        let values = read_back(probs).await.map_err(|e| e.to_string())?;
+        let values = read_back(probs).await.map_err(EngineError::model)?;
         let mut ranked: Vec<(String, f32)> = c.classes.iter().cloned().zip(values).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(TOP);
@@ -176,7 +177,7 @@ impl Service {
 
     /// The classifier's aligning encoders on the column sums of a pair, for its AM blocks; one
     /// read-back brings every block's `[N, D]` flow.
-    async fn aligned(&self, data: PairData) -> Result<Vec<(usize, PatchFlow)>, String> {
+    async fn aligned(&self, data: PairData) -> Result<Vec<(usize, PatchFlow)>, EngineError> {
         let classifier = self.classifier()?;
         let device = self.device()?;
         let (h, n) = (data.heads, data.tokens);
@@ -200,7 +201,7 @@ impl Service {
         }
         let values = read_back(Tensor::cat(flows, 0))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(EngineError::model)?;
         Ok(blocks
             .into_iter()
             .zip(values.chunks(n * d))

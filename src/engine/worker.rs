@@ -23,7 +23,7 @@ fn post(scope: &DedicatedWorkerGlobalScope, id: u64, message: Reply) {
                 report(&crate::video::web::js_message(e));
             }
         }
-        Err(e) => report(&e),
+        Err(e) => report(&e.to_string()),
     }
 }
 
@@ -52,7 +52,7 @@ pub fn run() {
                         .handle(message, &mut |reply| post(&replies, id, reply))
                         .await;
                 }
-                Err(e) => report(&e),
+                Err(e) => report(&e.to_string()),
             }
         }
     });
