@@ -9,7 +9,9 @@ use burn::tensor::{Device, Tensor};
 use image::RgbImage;
 
 #[cfg(feature = "model")]
-use crate::flow::{PairFlows, pair_flows};
+use crate::flow::{
+    FrameCache, Fused, PairFlows, flows_between, frame_key, frame_signals, pair_flows,
+};
 use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::BlockScore;
 #[cfg(feature = "model")]
@@ -71,6 +73,24 @@ impl PairData {
     /// flow and column sums back ([`read_back`]).
     pub async fn compute(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Self, AnalysisError> {
         let (shape, all) = Self::flatten(pair_flows(backbone, pixels)?);
+        Ok(Self::split(shape, read_back(all).await?))
+    }
+
+    /// [`PairData::compute`] for the frames `[a, b]` with their pixels `[2, 3, H, W]`, each frame
+    /// run through the backbone only if `cache` does not hold it already (by [`frame_key`]):
+    /// consecutive pairs share a frame, so a new pair costs one backbone pass.
+    pub async fn compute_cached(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        pixels: Tensor<4>,
+        cache: &mut FrameCache,
+    ) -> Result<Self, AnalysisError> {
+        let mut signals = Vec::with_capacity(2);
+        for (i, frame) in frames.into_iter().enumerate() {
+            let one = pixels.clone().narrow(0, i, 1); // [1, 3, H, W]
+            signals.push(cache.get_or_compute(frame_key(frame), || frame_signals(backbone, one))?);
+        }
+        let (shape, all) = Self::flatten(flows_between(&Fused, &signals[0], &signals[1]));
         Ok(Self::split(shape, read_back(all).await?))
     }
 
@@ -173,6 +193,20 @@ impl PairAnalysis {
         Ok(Self::finish(backbone, pair, grid, data))
     }
 
+    /// [`PairAnalysis::run`] with each frame's backbone pass kept in `cache` and reused by the
+    /// next pairs that hold the same frame ([`PairData::compute_cached`]).
+    pub async fn run_cached(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        size: u32,
+        device: &Device,
+        cache: &mut FrameCache,
+    ) -> Result<Self, AnalysisError> {
+        let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
+        let data = PairData::compute_cached(backbone, [&pair[0], &pair[1]], pixels, cache).await?;
+        Ok(Self::finish(backbone, pair, grid, data))
+    }
+
     /// Patch flows and scores from the flows read back.
     fn finish(backbone: &Dinov2, frames: [Frame; 2], grid: Grid, data: PairData) -> Self {
         let prefix = 1 + backbone.config().num_register_tokens;
@@ -235,5 +269,44 @@ impl PairAnalysis {
             })
             .collect();
         grid_image(&top, &maps, columns)
+    }
+}
+
+#[cfg(all(test, feature = "model"))]
+mod tests {
+    use super::*;
+    use crate::engine::block_on;
+    use crate::test_support::{max_error, tiny_dinov2_dir};
+
+    /// Three consecutive pairs of the demo clip through a cache of two frames: the same flows
+    /// as each pair computed from scratch, from four backbone passes instead of six.
+    #[test]
+    fn consecutive_pairs_reuse_each_frame_and_match_pairs_from_scratch() {
+        let device = Device::flex();
+        let backbone = Dinov2::load_dir(tiny_dinov2_dir(), &device).expect("tiny backbone");
+        let frames = crate::video::demo_clip()
+            .expect("demo clip")
+            .frames(&[0, 1, 2, 3])
+            .expect("frames");
+        let mut cache = FrameCache::new(2);
+        for t in 0..3 {
+            let pair = [&frames[t], &frames[t + 1]];
+            let fresh = block_on(PairAnalysis::run(&backbone, pair, 56, &device)).expect("pair");
+            let cached = block_on(PairAnalysis::run_cached(
+                &backbone, pair, 56, &device, &mut cache,
+            ))
+            .expect("cached pair");
+            assert_eq!(cached.data.vanilla.len(), 2, "one flow per block");
+            for (what, got, expected) in [
+                ("vanilla", &cached.data.vanilla, &fresh.data.vanilla),
+                ("colsum", &cached.data.colsum, &fresh.data.colsum),
+            ] {
+                for (block, (g, e)) in got.iter().zip(expected).enumerate() {
+                    let err = max_error(g, e, &format!("pair {t}, block {block} {what}"));
+                    assert!(err < 1e-4, "pair {t}, block {block} {what}: {err}");
+                }
+            }
+        }
+        assert_eq!(cache.counts(), (2, 4), "(reused, computed)");
     }
 }

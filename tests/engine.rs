@@ -92,11 +92,14 @@ fn the_engine_computes_what_the_library_computes() {
         other => panic!("{}", other.unexpected("flows")),
     };
     let backbone = Dinov2::load_dir(&dir, &device).unwrap_or_else(|e| panic!("{e}"));
-    let direct = amflow::engine::block_on(PairAnalysis::run(
+    // The engine keeps each frame's backbone pass for the next pairs: the library's cached run
+    // is the same computation.
+    let direct = amflow::engine::block_on(PairAnalysis::run_cached(
         &backbone,
         [&pair[0], &pair[1]],
         28,
         &device,
+        &mut amflow::flow::FrameCache::new(2),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(analysis.grid, direct.grid);
@@ -155,11 +158,14 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
     let device = Device::flex();
     let backbone = Dinov2::load_dir(common::tiny_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
     let pair = [frame(42, 28, 3), frame(42, 28, 4)];
-    let direct = amflow::engine::block_on(PairAnalysis::run(
+    // The engine keeps each frame's backbone pass for the next pairs: the library's cached run
+    // is the same computation.
+    let direct = amflow::engine::block_on(PairAnalysis::run_cached(
         &backbone,
         [&pair[0], &pair[1]],
         28,
         &device,
+        &mut amflow::flow::FrameCache::new(2),
     ))
     .unwrap_or_else(|e| panic!("{e}"));
     let (back, seconds) = AnalysedPair::new(direct.clone(), 1.5)

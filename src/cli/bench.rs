@@ -18,7 +18,9 @@ use crate::flow::{FlowKernel, Fused, TensorOps, pair_flows_with};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Which cases: `kernel` (the fused AM-flow kernel vs tensor ops), `pair` (backbone + all
-    /// block flows for one frame pair), `classifier` (the demo classifier on one clip), or `all`.
+    /// block flows for one frame pair), `stream` (consecutive pairs of the demo clip, each frame
+    /// through the backbone once, vs every pair from scratch), `classifier` (the demo classifier
+    /// on one clip), or `all`.
     #[arg(long, default_value = "all")]
     pub cases: Cases,
     /// Backends to run on, comma-separated.
@@ -45,6 +47,9 @@ pub enum Cases {
     Kernel,
     /// Backbone forward + all-block AM flow for one frame pair.
     Pair,
+    /// Consecutive pairs of the demo clip: each new pair with the previous frame's backbone
+    /// pass reused, vs the same pairs from scratch.
+    Stream,
     /// The embedded demo classifier (AM flow in blocks 1 and 12, temporal modules) on one clip
     /// of its 8 frames.
     Classifier,
@@ -85,6 +90,9 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), CliError>
         }
         if matches!(args.cases, Cases::Pair | Cases::All) {
             timings.extend(pair_cases(args, backbone, backend, &device)?);
+        }
+        if matches!(args.cases, Cases::Stream | Cases::All) {
+            timings.extend(stream_cases(args, backbone, backend, &device)?);
         }
         if matches!(args.cases, Cases::Classifier | Cases::All) {
             timings.push(classifier_case(args, backbone, backend, &device)?);
@@ -215,6 +223,66 @@ fn pair_cases(
     let reference = run(&TensorOps, "tensor-op flow")?;
     let fused = run(&Fused, "fused-kernel flow")?;
     Ok(with_reference(reference, fused).to_vec())
+}
+
+/// Consecutive pairs `(t, t+1)` of the embedded demo clip, short side at `--size`, one pair per
+/// timed call and a new `t` each call: the whole pair analysis the app runs (preprocessing,
+/// backbone, every block's flow and column sums read back, patch flows and scores), from
+/// scratch (both frames through the backbone, batched, as [`PairAnalysis::run`]) beside a
+/// stream that keeps each frame's backbone pass for the next pair
+/// ([`PairAnalysis::run_cached`], two frames kept). The stream's first call computes both of
+/// its frames (it is a warm-up call unless `--warmup 0`); past the clip's 40 frames `t` starts
+/// again at 0, which costs the stream one extra pass there.
+fn stream_cases(
+    args: &BenchArgs,
+    backbone: Option<&PathBuf>,
+    backend: BackendKind,
+    device: &Device,
+) -> Result<Vec<Timing>, CliError> {
+    use crate::analysis::PairAnalysis;
+    use crate::engine::block_on;
+    use crate::flow::FrameCache;
+
+    let (name, model) = super::common::load_backbone(backbone, device)?;
+    if !args.json {
+        println!("backbone: {name}");
+    }
+    let clip = crate::video::demo_clip()?;
+    let count = clip.info().frames.min(args.warmup + args.runs + 1);
+    let frames = clip.frames(&(0..count).collect::<Vec<_>>())?;
+    if frames.len() < 2 {
+        return Err(CliError::Config(
+            "the demo clip has fewer than 2 frames".into(),
+        ));
+    }
+    let size = args.size as u32;
+    let pairs = frames.len() - 1;
+    let case = format!("consecutive pairs of the demo clip, short side {size}");
+    let mut t = 0;
+    let reference = time(
+        args,
+        device,
+        backend,
+        &case,
+        "each pair from scratch",
+        || {
+            let pair = [&frames[t % pairs], &frames[t % pairs + 1]];
+            t += 1;
+            block_on(PairAnalysis::run(&model, pair, size, device))?;
+            Ok(())
+        },
+    )?;
+    let mut t = 0;
+    let mut cache = FrameCache::new(2);
+    let stream = time(args, device, backend, &case, "frames reused", || {
+        let pair = [&frames[t % pairs], &frames[t % pairs + 1]];
+        t += 1;
+        block_on(PairAnalysis::run_cached(
+            &model, pair, size, device, &mut cache,
+        ))?;
+        Ok(())
+    })?;
+    Ok(with_reference(reference, stream).to_vec())
 }
 
 /// The embedded demo checkpoint around the backbone, forward on one clip `[1, T, 3, S, S]`

@@ -14,6 +14,7 @@ use super::protocol::{
 };
 use crate::analysis::{PairAnalysis, PairData, read_back};
 use crate::classifier::AmClassifier;
+use crate::flow::FrameCache;
 use crate::maps::PatchFlow;
 use crate::model::Dinov2;
 use crate::video::Frame;
@@ -30,7 +31,14 @@ pub struct Service {
     /// The backbone and its name.
     backbone: Option<(Arc<Dinov2>, String)>,
     classifier: Option<Arc<AmClassifier>>,
+    /// The last frames' backbone passes, reused by the next pairs that hold them (stepping
+    /// through a clip's consecutive pairs, or a live stream); emptied with a new backbone.
+    frames: Option<FrameCache>,
 }
+
+/// Frames kept by the service: consecutive pairs need 2; 4 also serves stepping back and
+/// offsets up to 3.
+const KEPT_FRAMES: usize = 4;
 
 impl Service {
     /// A service on `device` (natively: chosen together with the UI's GPU), described as
@@ -89,6 +97,7 @@ impl Service {
         // A classifier belongs to the backbone it was loaded on.
         self.classifier = None;
         self.backbone = None;
+        self.frames = None;
         let model = load::backbone(&source, &device, emit).await?;
         let name = source.label();
         let info = BackboneInfo {
@@ -101,7 +110,7 @@ impl Service {
     }
 
     async fn analyse(
-        &self,
+        &mut self,
         frames: [WireFrame; 2],
         size: u32,
     ) -> Result<AnalysedPair, EngineError> {
@@ -110,7 +119,10 @@ impl Service {
         let device = self.device()?;
         let [a, b] = frames;
         let (a, b) = (a.into_frame()?, b.into_frame()?);
-        let analysis = PairAnalysis::run(&backbone, [&a, &b], size, &device)
+        let cache = self
+            .frames
+            .get_or_insert_with(|| FrameCache::new(KEPT_FRAMES));
+        let analysis = PairAnalysis::run_cached(&backbone, [&a, &b], size, &device, cache)
             .await
             .map_err(EngineError::model)?;
         Ok(AnalysedPair::new(analysis, start.elapsed().as_secs_f64()))

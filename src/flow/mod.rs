@@ -3,10 +3,12 @@
 //! - [`vanilla`]: `Σ_i softmax_j |X(t) − X(t+1)|`, one value per head and token.
 //! - [`aligned`]: `|Z(t) − Z(t+1)|` with `Z` a learned linear-attention encoder of the
 //!   attention column sums, for moving cameras.
-//! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow.
+//! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow;
+//!   [`stream`] runs each frame once and makes consecutive pairs from what it kept.
 
 pub mod aligned;
 pub mod kernel;
+pub mod stream;
 pub mod vanilla;
 
 use burn::tensor::Tensor;
@@ -15,6 +17,7 @@ use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
 pub use kernel::{FlowKernel, Fused, TensorOps};
+pub use stream::{FrameCache, FrameSignals, flows_between, frame_key, frame_signals};
 pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
 
 /// Every block's attention signals for one frame pair.

@@ -1,0 +1,142 @@
+//! Each frame through the backbone once. A pair's AM flow needs only what each of its two frames
+//! gives on its own, per block:
+//!
+//! ```text
+//! X(t)        attention logits           [1, H, N, N]   (the vanilla flow reads both frames')
+//! colsum(t)   Σ_i softmax_j X(t)[h,i,j]  [1, H, N]      (the aligned flow's input)
+//! ```
+//!
+//! so consecutive pairs `(t, t+1), (t+1, t+2), …` share a frame each: [`FrameSignals`] keeps one
+//! frame's signals on the device, [`flows_between`] makes a pair's [`PairFlows`] from two of
+//! them, and [`FrameCache`] keeps the last few frames' signals by a key (a frame's index in a
+//! stream, or a hash of its pixels), so a new pair costs one backbone pass instead of two.
+//!
+//! Memory per kept frame: `L·H·N²·4` bytes of logits (ViT-S/14 at 224: 12·6·257²·4 ≈ 19 MB).
+
+use std::collections::VecDeque;
+
+use burn::tensor::Tensor;
+
+use super::{FlowKernel, PairFlows, column_sums};
+use crate::model::{Capture, Dinov2, InputError};
+
+/// One frame's attention signals, every block, on the device.
+#[derive(Debug, Clone)]
+pub struct FrameSignals {
+    /// Attention logits of block `i` at index `i`, `[1, H, N, N]`.
+    pub logits: Vec<Tensor<4>>,
+    /// Column sums of block `i`, `[1, H, N]`.
+    pub colsum: Vec<Tensor<3>>,
+}
+
+/// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps what its pairs
+/// need.
+pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignals, InputError> {
+    match pixels.dims()[0] {
+        1 => {}
+        found => return Err(InputError::Batch { found, expected: 1 }),
+    }
+    let capture = Capture {
+        logits: true,
+        probs: true,
+        ..Capture::default()
+    };
+    let out = backbone.forward_with(pixels, capture)?;
+    let colsum = out.probs.into_iter().map(column_sums).collect();
+    Ok(FrameSignals {
+        logits: out.logits,
+        colsum,
+    })
+}
+
+/// The pair `(a, b)`'s flows: every block's vanilla flow from `a` to `b` `[H, N]` and both
+/// frames' column sums `[2, H, N]`, as [`super::pair_flows`] computes them from the pair's
+/// pixels.
+pub fn flows_between(kernel: &dyn FlowKernel, a: &FrameSignals, b: &FrameSignals) -> PairFlows {
+    let vanilla = a
+        .logits
+        .iter()
+        .zip(&b.logits)
+        .map(|(x, y)| {
+            let [_, h, n, _] = x.dims();
+            kernel.vanilla_flow(x.clone(), y.clone()).reshape([h, n])
+        })
+        .collect();
+    let colsum = a
+        .colsum
+        .iter()
+        .zip(&b.colsum)
+        .map(|(x, y)| Tensor::cat(vec![x.clone(), y.clone()], 0))
+        .collect();
+    PairFlows { vanilla, colsum }
+}
+
+/// The signals of the last `capacity` frames asked for, by key; the oldest is dropped first.
+#[derive(Debug)]
+pub struct FrameCache {
+    capacity: usize,
+    /// Oldest first.
+    entries: VecDeque<(u64, FrameSignals)>,
+    /// Frames found here instead of computed, and frames computed.
+    reused: u64,
+    computed: u64,
+}
+
+impl FrameCache {
+    /// A cache of at most `capacity` frames (2 serves consecutive pairs; `k + 1` serves pairs
+    /// `k` frames apart).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: VecDeque::with_capacity(capacity),
+            reused: 0,
+            computed: 0,
+        }
+    }
+
+    /// The signals kept under `key`, or those `compute` makes, kept under `key` from now on.
+    pub fn get_or_compute<E>(
+        &mut self,
+        key: u64,
+        compute: impl FnOnce() -> Result<FrameSignals, E>,
+    ) -> Result<FrameSignals, E> {
+        if let Some(i) = self.entries.iter().position(|(k, _)| *k == key) {
+            self.reused += 1;
+            // Move it to the newest place: it is still in use.
+            let entry = self.entries.remove(i).map(|(_, s)| s);
+            if let Some(signals) = entry {
+                self.insert(key, signals.clone());
+                return Ok(signals);
+            }
+        }
+        let signals = compute()?;
+        self.computed += 1;
+        self.insert(key, signals.clone());
+        Ok(signals)
+    }
+
+    fn insert(&mut self, key: u64, signals: FrameSignals) {
+        if self.capacity == 0 {
+            return;
+        }
+        while self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((key, signals));
+    }
+
+    /// `(reused, computed)`: frames taken from the cache and frames run through the backbone.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.reused, self.computed)
+    }
+}
+
+/// A key for a frame as the backbone sees it (after resizing and cropping): a hash of its size
+/// and bytes. Two frames with the same key have the same pixels (up to a 64-bit collision).
+pub fn frame_key(frame: &crate::video::Frame) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    frame.dimensions().hash(&mut hasher);
+    frame.as_raw().hash(&mut hasher);
+    hasher.finish()
+}
