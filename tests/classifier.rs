@@ -425,6 +425,9 @@ fn three_crops_of_a_wide_clip_average_the_three_single_crop_probabilities() {
         bottleneck: 8,
         size: 56,
         aligner_heads: 4,
+        flow_norm: Default::default(),
+        flow_input: true,
+        pool_grid: 1,
         classes: vec!["a".into(), "b".into(), "c".into()],
     };
     let model = AmClassifier::new(backbone, config, &device);

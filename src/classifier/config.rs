@@ -20,6 +20,22 @@ pub enum FlowKind {
     Aligned,
 }
 
+/// How the AM flow is scaled before it joins the block's normalised tokens in an adapter's
+/// input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum FlowNorm {
+    /// As computed. The vanilla flow of a pair is `1 ± ε` at every token (each row's softmax
+    /// sums to 1, so the `N` rows give a mean column sum of 1): beside LayerNorm-scaled tokens
+    /// its motion signal is `ε`, 0.01 for the tiny random backbone.
+    #[default]
+    Raw,
+    /// Standardised over the tokens of each frame, per channel: `(f − mean_N f) / (std_N f + 1e-6)`,
+    /// so that where the motion is, not how large the flow happens to be, reaches the adapter.
+    Tokens,
+}
+
 /// The temporal processing module over each AM adapter's bottleneck sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
@@ -99,11 +115,43 @@ pub struct ClassifierConfig {
     pub size: usize,
     /// Heads of each aligning encoder.
     pub aligner_heads: usize,
+    /// How the flow is scaled in the adapters' input (checkpoints from before this option:
+    /// raw).
+    #[serde(default)]
+    pub flow_norm: FlowNorm,
+    /// Whether the AM blocks' attention adapters see the flow. `false` is the paper's "w/o AM
+    /// flow" ablation: the same AM blocks and temporal modules, the flow left out of the
+    /// adapters' input.
+    #[serde(default = "yes")]
+    pub flow_input: bool,
+    /// The temporal modules read each frame's bottleneck averaged over `G × G` cells of the
+    /// patch grid, concatenated (`G² · r` wide); 1 is the mean over all tokens (checkpoints from
+    /// before this option: 1).
+    #[serde(default = "one")]
+    pub pool_grid: usize,
     /// Class names, index = class id.
     pub classes: Vec<String>,
 }
 
+fn yes() -> bool {
+    true
+}
+
+fn one() -> usize {
+    1
+}
+
 impl ClassifierConfig {
+    /// The adapters of the AM blocks read `[h ‖ flow]`.
+    pub fn flow_into_adapters(&self) -> bool {
+        self.flow_input && !self.am_blocks.is_empty()
+    }
+
+    /// Width of each temporal module's input: `G² · r`.
+    pub fn tpm_width(&self) -> usize {
+        self.pool_grid * self.pool_grid * self.bottleneck
+    }
+
     /// 0-based indices of the AM blocks.
     pub fn am_indices(&self) -> Vec<usize> {
         self.am_blocks.iter().map(|b| b - 1).collect()
@@ -135,6 +183,13 @@ impl ClassifierConfig {
             return Err(ConfigError::Size {
                 size: self.size,
                 patch,
+            });
+        }
+        let side = self.size / patch;
+        if self.pool_grid == 0 || self.pool_grid > side || self.pool_grid > 8 {
+            return Err(ConfigError::PoolGrid {
+                grid: self.pool_grid,
+                side,
             });
         }
         if self.aligner_heads == 0 || !self.backbone.hidden_size.is_multiple_of(self.aligner_heads)
@@ -182,6 +237,16 @@ pub enum ConfigError {
         size: usize,
         /// Patch side.
         patch: usize,
+    },
+    /// A pooling grid finer than the patch grid (or over 8).
+    #[error(
+        "a {grid}×{grid} pooling grid does not fit a {side}×{side} patch grid (1 to min(8, {side}))"
+    )]
+    PoolGrid {
+        /// `G` asked for.
+        grid: usize,
+        /// Patches per side.
+        side: usize,
     },
     /// Aligning-encoder heads that do not divide the width.
     #[error("{heads} aligning-encoder heads do not divide the width {width}")]
@@ -306,6 +371,9 @@ mod tests {
             bottleneck: 8,
             size: 56,
             aligner_heads: 2,
+            flow_norm: Default::default(),
+            flow_input: true,
+            pool_grid: 1,
             classes: vec!["a".into(), "b".into()],
         };
         let err = config(1, vec![1])

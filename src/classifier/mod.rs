@@ -20,6 +20,8 @@ pub mod train;
 
 #[cfg(feature = "model")]
 pub use checkpoint::CheckpointError;
-pub use config::{BackboneId, ClassifierConfig, ConfigError, FlowKind, TpmKind, parse_blocks};
+pub use config::{
+    BackboneId, ClassifierConfig, ConfigError, FlowKind, FlowNorm, TpmKind, parse_blocks,
+};
 #[cfg(feature = "model")]
 pub use model::{AmClassifier, ParamCounts, Trainable};

@@ -19,10 +19,11 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
+use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{Device, Tensor};
 
 use super::adapter::Adapter;
-use super::config::{ClassifierConfig, FlowKind};
+use super::config::{ClassifierConfig, FlowKind, FlowNorm};
 use super::tpm::TemporalModule;
 use crate::flow::{AligningEncoder, AligningEncoderConfig, FlowKernel, Fused};
 use crate::flow::{broadcast_heads, column_sums};
@@ -98,22 +99,23 @@ impl Trainable {
         let layers = config.backbone.num_hidden_layers;
         let attn_adapters = (0..layers)
             .map(|i| {
-                let d_in = if am.contains(&i) { 2 * d } else { d };
+                let flow_in = am.contains(&i) && config.flow_into_adapters();
+                let d_in = if flow_in { 2 * d } else { d };
                 Adapter::new(d_in, r, d, device)
             })
             .collect();
         let mlp_adapters = (0..layers).map(|_| Adapter::new(d, r, d, device)).collect();
         let aligners = match config.flow {
-            FlowKind::Aligned => am
+            FlowKind::Aligned if config.flow_input => am
                 .iter()
                 .map(|_| AligningEncoderConfig::for_width(d, config.aligner_heads).init(device))
                 .collect(),
-            FlowKind::Vanilla => Vec::new(),
+            FlowKind::Aligned | FlowKind::Vanilla => Vec::new(),
         };
         let tpms = am
             .iter()
             .flat_map(|_| [0, 1])
-            .map(|_| TemporalModule::new(config.tpm, config.frames, r, c, device))
+            .map(|_| TemporalModule::new(config.tpm, config.frames, config.tpm_width(), c, device))
             .collect();
         Self {
             attn_adapters,
@@ -123,6 +125,27 @@ impl Trainable {
             head: LinearConfig::new(d, c).init(device),
         }
     }
+}
+
+/// `(f − mean_N f) / (std_N f + 1e-6)` over the tokens of each frame, per channel, for
+/// `[B·T, N, D]`; each clip's last frame (zeros: no next frame) stays zeros.
+fn standardise_tokens(flow: Tensor<3>, b: usize, t: usize) -> Tensor<3> {
+    let [bt, n, d] = flow.dims();
+    let mean = flow.clone().mean_dim(1); // [B·T, 1, D]
+    let centred = flow - mean;
+    let std = centred.clone().powi_scalar(2).mean_dim(1).sqrt(); // [B·T, 1, D]
+    let z = centred / (std + 1e-6);
+    // Each clip's last frame has no next frame: keep it zero.
+    let keep = Tensor::<3>::ones([b, t, 1], &z.device());
+    let keep = Tensor::cat(
+        vec![
+            keep.narrow(1, 0, t - 1),
+            Tensor::zeros([b, 1, 1], &z.device()),
+        ],
+        1,
+    )
+    .reshape([bt, 1, 1]);
+    (z * keep).reshape([bt, n, d])
 }
 
 /// A function of consecutive frames of each clip, zeros for the last frame: `x` `[B·T, …]`
@@ -202,7 +225,7 @@ impl AmClassifier {
             // One frame: no motion to see.
             return Tensor::zeros([b * t, n, d], &logits.device());
         }
-        match self.config.flow {
+        let flow = match self.config.flow {
             FlowKind::Vanilla => {
                 let flow = per_pair::<4, 5>(logits, b, t, |cur, next| {
                     let [bb, tt, hh, nn, _] = cur.dims();
@@ -220,7 +243,30 @@ impl AmClassifier {
                 let z = self.trainable.aligners[am_slot].forward(s); // [B·T, N, D]
                 per_pair::<3, 4>(z, b, t, |cur, next| (cur - next).abs())
             }
+        }; // [B·T, N, D]
+        match self.config.flow_norm {
+            FlowNorm::Raw => flow,
+            FlowNorm::Tokens => standardise_tokens(flow, b, t),
         }
+    }
+
+    /// A frame's bottleneck `[B·T, N, r]` → `[B·T, G²·r]`: the mean over all tokens (`G = 1`)
+    /// or over each of `G × G` cells of the patch grid, cells in row-major order.
+    fn pool(&self, e: Tensor<3>) -> Tensor<2> {
+        let [bt, n, r] = e.dims();
+        let g = self.config.pool_grid;
+        if g <= 1 {
+            return e.mean_dim(1).reshape([bt, r]);
+        }
+        let prefix = 1 + self.config.backbone.num_register_tokens;
+        let side = self.config.size / self.config.backbone.patch_size;
+        let patches = e
+            .narrow(1, prefix, (n - prefix).min(side * side))
+            .reshape([bt, side, side, r])
+            .permute([0, 3, 1, 2]); // [B·T, r, side, side]
+        adaptive_avg_pool2d(patches, [g, g]) // [B·T, r, G, G]
+            .permute([0, 2, 3, 1]) // [B·T, G, G, r]
+            .reshape([bt, g * g * r])
     }
 
     /// Aligned AM flow of a frame pair in AM block `block` (0-based) from that block's
@@ -289,11 +335,11 @@ impl AmClassifier {
         let h = block.norm1.forward(z.clone()); // [B·T, N, D]
         let attention = block.attn.forward(h.clone());
         let adapter_in = match am_slot {
-            Some(slot) => {
+            Some(slot) if self.config.flow_input => {
                 let flow = self.flow(slot, attention.logits, attention.probs, b, t, d);
                 Tensor::cat(vec![h, flow], 2) // [B·T, N, 2D]
             }
-            None => h,
+            _ => h,
         };
         let (attn_add, e1) = tr.attn_adapters[i].forward(adapter_in);
         let z1 = z + scale(attention.out, &block.ls1) + attn_add; // [B·T, N, D]
@@ -302,8 +348,8 @@ impl AmClassifier {
         let z = z1 + scale(block.ffn.forward(h2), &block.ls2) + mlp_add;
         if let Some(slot) = am_slot {
             for (k, e) in [e1, e2].into_iter().enumerate() {
-                let r = e.dims()[2];
-                let sequence = e.mean_dim(1).reshape([b, t, r]); // [B, T, r]
+                let w = self.config.tpm_width();
+                let sequence = self.pool(e).reshape([b, t, w]); // [B, T, G²·r]
                 logits.push(tr.tpms[2 * slot + k].forward(sequence)); // [B, C]
             }
         }
@@ -380,6 +426,9 @@ mod tests {
             bottleneck: 8,
             size: 56,
             aligner_heads: 4,
+            flow_norm: Default::default(),
+            flow_input: true,
+            pool_grid: 1,
             classes: vec!["a".into(), "b".into(), "c".into()],
         }
     }
@@ -510,5 +559,68 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn flow_options_shape_the_model() {
+        let device = Device::flex().autodiff();
+        let clips =
+            || Tensor::<5>::random([2, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+        // Standardised flow and a 2×2 pooling grid: the temporal modules read 4 cells of r = 8.
+        let backbone = tiny(&device);
+        let mut cfg = config(
+            &backbone,
+            vec![1, 2],
+            FlowKind::Aligned,
+            TpmKind::Transformer,
+        );
+        cfg.flow_norm = FlowNorm::Tokens;
+        cfg.pool_grid = 2;
+        assert_eq!(cfg.tpm_width(), 32);
+        let model = AmClassifier::new(backbone, cfg, &device);
+        let logits = model.forward(clips()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(logits.dims(), [2, 3]);
+        let grads = logits.powi_scalar(2).sum().backward();
+        let down = model.trainable.attn_adapters[0].down.weight.val();
+        assert_eq!(down.dims(), [64, 8], "[h ‖ flow] in");
+        let g = down.grad(&grads).map(values).unwrap_or_default();
+        // Rows 32.. multiply the flow: they learn from it.
+        assert!(
+            g[32 * 8..].iter().any(|v| *v != 0.0),
+            "no gradient through the flow"
+        );
+        // The ablation: the same AM blocks and temporal modules, no flow (and no aligners).
+        let backbone = tiny(&device);
+        let mut cfg = config(
+            &backbone,
+            vec![1, 2],
+            FlowKind::Aligned,
+            TpmKind::Transformer,
+        );
+        cfg.flow_input = false;
+        let model = AmClassifier::new(backbone, cfg, &device);
+        let counts = model.param_counts();
+        assert_eq!(counts.aligners, 0);
+        assert!(counts.tpms > 0);
+        assert_eq!(
+            model.trainable.attn_adapters[0].down.weight.val().dims(),
+            [32, 8]
+        );
+        assert_eq!(model.forward(clips()).map(|l| l.dims()).ok(), Some([2, 3]));
+    }
+
+    #[test]
+    fn standardised_flow_is_zero_mean_unit_deviation_over_tokens_and_zero_on_last_frames() {
+        let device = Device::flex();
+        // One clip of 2 frames, 3 tokens, 1 channel: frame 0 holds 1, 2, 3; frame 1 (the last)
+        // whatever it holds becomes 0. (1, 2, 3) standardised: ±1/sqrt(2/3) = ±1.2247.
+        let flow = Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(vec![1.0f32, 2.0, 3.0, 5.0, 7.0, 9.0], [2, 3, 1]),
+            &device,
+        );
+        let got = values(standardise_tokens(flow, 1, 2));
+        let expected = [-1.224_744_9, 0.0, 1.224_744_9, 0.0, 0.0, 0.0];
+        let err = crate::test_support::max_error(&got, &expected, "standardised flow");
+        assert!(err < 1e-5, "{got:?}");
     }
 }

@@ -15,7 +15,7 @@ use crate::classifier::train::{
     Accuracy, TrainError, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
 };
 use crate::classifier::{
-    AmClassifier, CheckpointError, ClassifierConfig, FlowKind, TpmKind, parse_blocks,
+    AmClassifier, CheckpointError, ClassifierConfig, FlowKind, FlowNorm, TpmKind, parse_blocks,
 };
 use crate::video::ClipError;
 
@@ -36,6 +36,17 @@ pub struct TrainArgs {
     /// AM flow kind.
     #[arg(long, value_enum, default_value = "vanilla")]
     pub flow: FlowKind,
+    /// How the flow is scaled beside the block's tokens in the adapters' input.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub flow_norm: FlowNorm,
+    /// The paper's "w/o AM flow" ablation: the same AM blocks and temporal modules, with the
+    /// flow left out of the adapters' input (`--blocks none` removes the temporal modules too).
+    #[arg(long)]
+    pub no_flow_input: bool,
+    /// The temporal modules read each frame's adapter bottleneck averaged over G×G cells of the
+    /// patch grid (1: over all tokens).
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=8))]
+    pub pool_grid: usize,
     /// Temporal processing module.
     #[arg(long, value_enum, default_value = "transformer")]
     pub tpm: TpmKind,
@@ -212,6 +223,9 @@ pub fn run_train(
         size: args.size,
         aligner_heads: crate::flow::AligningEncoderConfig::for_width(width, args.aligner_heads)
             .heads,
+        flow_norm: args.flow_norm,
+        flow_input: !args.no_flow_input,
+        pool_grid: args.pool_grid,
         classes: train_data.classes.clone(),
     };
     config.validate()?;
