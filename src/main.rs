@@ -47,6 +47,10 @@ fn main() -> std::process::ExitCode {
             amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
                 .map_err(Into::into)
         }
+        Some(Command::Live(args)) => {
+            amflow::cli::live::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
+                .map_err(Into::into)
+        }
         Some(Command::Maps(args)) => {
             amflow::cli::maps::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
                 .map_err(Into::into)

@@ -31,7 +31,7 @@ pub enum FlowNorm {
     /// its motion signal is `ε`, 0.01 for the tiny random backbone.
     #[default]
     Raw,
-    /// Standardised over the tokens of each frame, per channel: `(f − mean_N f) / (std_N f + 1e-6)`,
+    /// Standardised over the tokens of each frame, per channel: `(f − mean_N f) / sqrt(var_N f + 1e-12)`,
     /// so that where the motion is, not how large the flow happens to be, reaches the adapter.
     Tokens,
 }

@@ -127,14 +127,16 @@ impl Trainable {
     }
 }
 
-/// `(f − mean_N f) / (std_N f + 1e-6)` over the tokens of each frame, per channel, for
+/// `(f − mean_N f) / sqrt(var_N f + 1e-12)` over the tokens of each frame, per channel, for
 /// `[B·T, N, D]`; each clip's last frame (zeros: no next frame) stays zeros.
 fn standardise_tokens(flow: Tensor<3>, b: usize, t: usize) -> Tensor<3> {
     let [bt, n, d] = flow.dims();
     let mean = flow.clone().mean_dim(1); // [B·T, 1, D]
     let centred = flow - mean;
-    let std = centred.clone().powi_scalar(2).mean_dim(1).sqrt(); // [B·T, 1, D]
-    let z = centred / (std + 1e-6);
+    // sqrt(var + ε), not sqrt(var) + ε: a channel without variation (each clip's last frame is
+    // all zeros) must not put sqrt's infinite slope at 0 into the gradient.
+    let std = (centred.clone().powi_scalar(2).mean_dim(1) + 1e-12).sqrt(); // [B·T, 1, D]
+    let z = centred / std;
     // Each clip's last frame has no next frame: keep it zero.
     let keep = Tensor::<3>::ones([b, t, 1], &z.device());
     let keep = Tensor::cat(
@@ -622,5 +624,43 @@ mod tests {
         let expected = [-1.224_744_9, 0.0, 1.224_744_9, 0.0, 0.0, 0.0];
         let err = crate::test_support::max_error(&got, &expected, "standardised flow");
         assert!(err < 1e-5, "{got:?}");
+    }
+
+    #[test]
+    fn standardised_flow_has_finite_gradients_where_a_frame_has_no_flow() {
+        let device = Device::flex().autodiff();
+        // The last frame of each clip is all zeros: sqrt at 0 must not reach the gradient.
+        let moving = Tensor::<4>::random([2, 1, 5, 3], Distribution::Normal(1.0, 0.1), &device)
+            .require_grad();
+        let still = Tensor::<4>::zeros([2, 1, 5, 3], &device).require_grad();
+        let flow = Tensor::cat(vec![moving.clone(), still.clone()], 1).reshape([4, 5, 3]);
+        let grads = standardise_tokens(flow, 2, 2)
+            .powi_scalar(2)
+            .sum()
+            .backward();
+        let mut g = moving.grad(&grads).map(values).unwrap_or_default();
+        g.extend(still.grad(&grads).map(values).unwrap_or_default());
+        assert_eq!(g.len(), 60);
+        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
+    }
+
+    #[test]
+    fn diverged_weights_are_counted() {
+        let device = Device::flex();
+        let backbone = tiny(&device);
+        let cfg = config(&backbone, vec![1], FlowKind::Vanilla, TpmKind::Lstm);
+        let mut model = AmClassifier::new(backbone, cfg, &device);
+        assert_eq!(
+            crate::classifier::train::non_finite_weights(&model.trainable),
+            0
+        );
+        let w = model.trainable.head.weight.val();
+        let nan = w.clone().mul_scalar(f32::NAN);
+        model.trainable.head.weight = burn::module::Param::from_tensor(nan);
+        let [d, c] = w.dims();
+        assert_eq!(
+            crate::classifier::train::non_finite_weights(&model.trainable),
+            d * c
+        );
     }
 }

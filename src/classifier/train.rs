@@ -142,6 +142,32 @@ pub enum TrainError {
     /// The device could not hand the results back.
     #[error("reading results back from the device failed: {0}")]
     Readback(String),
+    /// Training diverged: the trained weights hold NaN or infinity (nothing is written).
+    #[error(
+        "training diverged: {0} trained weights are NaN or infinite; nothing was written (try a lower --lr)"
+    )]
+    Diverged(usize),
+}
+
+/// How many of the trainable weights are NaN or infinite.
+pub(crate) fn non_finite_weights(trainable: &super::model::Trainable) -> usize {
+    let mut count = NonFinite(0);
+    trainable.visit(&mut count);
+    count.0
+}
+
+/// Counts the non-finite values of a module's float parameters.
+struct NonFinite(usize);
+
+impl burn::module::ModuleVisitor for NonFinite {
+    fn visit_float<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<burn::tensor::Tensor<D>>,
+    ) {
+        let t = param.val();
+        let bad = t.clone().is_nan().int().sum() + t.is_inf().int().sum();
+        self.0 += bad.into_scalar::<i64>().max(0) as usize;
+    }
 }
 
 /// Trains `model` on `train`, validating on `valid` after each epoch; returns the trained
@@ -227,6 +253,10 @@ pub fn train(
         return Err(TrainError::Stopped(
             interruption.reason.unwrap_or_else(|| "interrupted".into()),
         ));
+    }
+    let bad = non_finite_weights(&result.model.trainable);
+    if bad > 0 {
+        return Err(TrainError::Diverged(bad));
     }
     Ok(result.model)
 }

@@ -13,6 +13,7 @@ pub mod blocks;
 pub mod common;
 pub mod error;
 pub mod info;
+pub mod live;
 pub mod maps;
 pub mod progress;
 pub mod synth;
@@ -48,6 +49,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Figure-5 AM-flow maps of a frame pair (PNG), and a JSON dump of every block's flow.
     Maps(maps::MapsArgs),
+    /// Live AM-flow maps of a camera (or an ffmpeg test source): the rate reached, the last maps.
+    Live(live::LiveArgs),
     /// Rank the blocks over a clip or a dataset and propose the AM blocks.
     Blocks(blocks::BlocksArgs),
     /// Time the fused AM-flow kernel and the pair maps, each beside its reference.

@@ -43,6 +43,14 @@ pub enum ClipError {
         /// Why it could not be started.
         reason: String,
     },
+    /// A camera could not be started or stopped sending frames.
+    #[error("{source_name}: {message}")]
+    Camera {
+        /// The camera, as named to the user.
+        source_name: String,
+        /// What went wrong (ffmpeg's reason).
+        message: String,
+    },
     /// ffmpeg or ffprobe ran and refused the file.
     #[error("{path}: not a video ffmpeg can read: {message}")]
     NotAVideo {

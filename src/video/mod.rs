@@ -8,6 +8,8 @@
 //! ([`ffmpeg`]); the browser reads any format it plays through a `<video>` element (`web`).
 
 mod animation;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod camera;
 mod clip;
 mod demo;
 #[cfg(not(target_arch = "wasm32"))]
