@@ -82,10 +82,13 @@ fn run_app(cli: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
             .checkpoint
             .clone()
             .map(amflow::app::CheckpointSource::Path),
-        clip: cli
-            .clip
-            .clone()
-            .map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Path),
+        clip: match (&cli.camera, &cli.clip) {
+            (Some(device), _) => {
+                amflow::app::ClipSource::Camera(Some(device.clone()).filter(|d| !d.is_empty()))
+            }
+            (None, Some(path)) => amflow::app::ClipSource::Path(path.clone()),
+            (None, None) => amflow::app::ClipSource::Demo,
+        },
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),

@@ -25,6 +25,11 @@ pub enum ClipSource {
     Path(std::path::PathBuf),
     /// A URL the browser fetches (web).
     Url(String),
+    /// A camera (desktop): a device name, `lavfi:EXPR`, or the system's first camera.
+    #[cfg(not(target_arch = "wasm32"))]
+    Camera(Option<String>),
+    /// Frames recorded from a camera, at their rate.
+    Recorded(String, std::sync::Arc<Vec<Frame>>, f64),
 }
 
 /// A clip the app can read frames from; lives on the UI thread.
@@ -80,6 +85,13 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
     #[cfg(not(target_arch = "wasm32"))]
     let work = async move {
         let clip = match source {
+            ClipSource::Recorded(name, frames, fps) => {
+                crate::video::MemoryClip::from_frames(name, &frames, fps)
+                    .map(crate::video::Clip::Memory)
+            }
+            ClipSource::Camera(_) => Err(ClipError::Unsupported(
+                "a camera is not a clip; it opens as the live source".into(),
+            )),
             ClipSource::Dropped(file) => crate::video::Clip::open(file.path()),
             ClipSource::Demo => crate::video::demo_clip().map(crate::video::Clip::Memory),
             ClipSource::Path(path) => crate::video::Clip::open(path),
@@ -107,6 +119,10 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
             }
             ClipSource::Demo => {
                 crate::video::demo_clip().map(|c| Reader::Memory(std::rc::Rc::new(c)))
+            }
+            ClipSource::Recorded(name, frames, fps) => {
+                crate::video::MemoryClip::from_frames(name, &frames, fps)
+                    .map(|c| Reader::Memory(std::rc::Rc::new(c)))
             }
             ClipSource::Bytes(name, bytes) => {
                 crate::video::web::WebVideo::from_bytes(&name, &bytes, "")
@@ -145,6 +161,13 @@ pub struct ClipPanel {
     picking: Option<Receiver<super::pick::Picked>>,
     /// Tells clips apart: a fresh number for every clip opened.
     pub generation: u64,
+    /// The camera, once started, and while it starts.
+    #[cfg(not(target_arch = "wasm32"))]
+    live: Option<super::live::Live>,
+    #[cfg(not(target_arch = "wasm32"))]
+    opening_live: Option<Receiver<Result<super::live::Live, ClipError>>>,
+    /// Maps per second reached (the app's maps panel tells), shown while live.
+    pub maps_rate: Option<f64>,
     /// The desktop's "open a clip…" window: the folder shown and the path typed.
     #[cfg(not(target_arch = "wasm32"))]
     browse: Option<(std::path::PathBuf, String)>,
@@ -156,8 +179,23 @@ static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 impl ClipPanel {
     /// Starts opening `source`.
     pub fn new(source: ClipSource, ctx: &egui::Context) -> Self {
+        #[cfg(not(target_arch = "wasm32"))]
+        let (opening, opening_live) = match source {
+            ClipSource::Camera(device) => {
+                let source = crate::video::camera::CameraSource::parse(device.as_deref());
+                (None, Some(super::live::open(source, ctx)))
+            }
+            other => (Some(open(other, ctx.clone())), None),
+        };
+        #[cfg(target_arch = "wasm32")]
+        let opening = Some(open(source, ctx.clone()));
         Self {
-            opening: Some(open(source, ctx.clone())),
+            opening,
+            #[cfg(not(target_arch = "wasm32"))]
+            live: None,
+            #[cfg(not(target_arch = "wasm32"))]
+            opening_live,
+            maps_rate: None,
             reader: None,
             t: 0,
             k: 1,
@@ -212,8 +250,105 @@ impl ClipPanel {
         self.textures.is_some() && self.shown == Some((self.t, self.k))
     }
 
+    /// Shows `frames` as the pair on screen, `(t, k)`.
+    fn show_pair(&mut self, ctx: &egui::Context, frames: [Frame; 2], pair: (usize, usize)) {
+        let load = |i: usize, f: &Frame| {
+            let image =
+                egui::ColorImage::from_rgb([f.width() as usize, f.height() as usize], f.as_raw());
+            ctx.load_texture(format!("frame{i}"), image, egui::TextureOptions::LINEAR)
+        };
+        self.textures = Some([load(0, &frames[0]), load(1, &frames[1])]);
+        self.frames = Some(frames);
+        self.shown = Some(pair);
+        self.error = None;
+    }
+
+    /// Takes the camera's newest frame into the pair on screen.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn poll_live(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.opening_live
+            && let Ok(result) = rx.try_recv()
+        {
+            self.opening_live = None;
+            match result {
+                Ok(live) => self.live = Some(live),
+                Err(e) => self.error = Some(e.into()),
+            }
+        }
+        let Some(live) = &mut self.live else { return };
+        // The camera runs at its own rate; look again soon.
+        ctx.request_repaint_after(std::time::Duration::from_millis(10));
+        match live.poll(ctx.input(|i| i.time)) {
+            Ok(true) => {
+                let (count, k) = (live.count, self.k);
+                if let Some(pair) = live.pair(k) {
+                    self.t = count;
+                    self.show_pair(ctx, pair, (count, k));
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                self.error = Some(e.into());
+                self.live = None;
+            }
+        }
+    }
+
+    /// The live controls: the camera's name and rates, pause, record.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn live_ui(&mut self, ui: &mut egui::Ui) {
+        if self.opening_live.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("starting the camera…");
+            });
+        }
+        let Some(live) = &mut self.live else { return };
+        let rate = |r: Option<f64>| r.map_or("–".to_string(), |r| format!("{r:.1}"));
+        ui.label(format!(
+            "live: {} — camera {} frames/s, maps {}/s",
+            live.name(),
+            rate(live.frames.per_second()),
+            rate(self.maps_rate)
+        ));
+        let mut recorded = None;
+        ui.horizontal(|ui| {
+            let pause = if live.paused { "resume" } else { "pause" };
+            if ui.button(pause).clicked() {
+                live.paused = !live.paused;
+            }
+            ui.add(egui::Slider::new(&mut self.k, 1..=8).text("offset k"));
+            match &live.recording {
+                None => {
+                    if ui.button("record").clicked() {
+                        live.recording = Some(std::collections::VecDeque::new());
+                    }
+                }
+                Some(frames) => {
+                    let label = format!(
+                        "stop and open the recording ({} frames, last {:.0} s kept)",
+                        frames.len(),
+                        super::live::RECORD_SECONDS
+                    );
+                    if ui.button(label).clicked() {
+                        recorded = live.take_recording();
+                    }
+                }
+            }
+        });
+        if let Some((frames, fps)) = recorded {
+            let name = format!("recording of {}", live.name());
+            *self = Self::new(
+                ClipSource::Recorded(name, std::sync::Arc::new(frames), fps),
+                ui.ctx(),
+            );
+        }
+    }
+
     /// Polls the background work and asks for the current pair when it changed.
     fn poll(&mut self, ctx: &egui::Context) {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.poll_live(ctx);
         if let Some(rx) = &self.opening
             && let Ok(result) = rx.try_recv()
         {
@@ -234,17 +369,8 @@ impl ClipPanel {
             self.pending = None;
             match result {
                 Ok(frames) if frames.len() == 2 => {
-                    let load = |i: usize, f: &Frame| {
-                        let image = egui::ColorImage::from_rgb(
-                            [f.width() as usize, f.height() as usize],
-                            f.as_raw(),
-                        );
-                        ctx.load_texture(format!("frame{i}"), image, egui::TextureOptions::LINEAR)
-                    };
-                    self.textures = Some([load(0, &frames[0]), load(1, &frames[1])]);
-                    self.frames = Some([frames[0].clone(), frames[1].clone()]);
-                    self.shown = Some(pair);
-                    self.error = None;
+                    let [a, b]: [Frame; 2] = frames.try_into().unwrap_or_default();
+                    self.show_pair(ctx, [a, b], pair);
                 }
                 Ok(frames) => {
                     self.error = Some(AppError::FrameCount {
@@ -293,6 +419,9 @@ impl ClipPanel {
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
+            if ui.button("camera").clicked() {
+                *self = Self::new(ClipSource::Camera(None), ui.ctx());
+            }
             if ui.button("open a clip…").clicked() {
                 let dir = std::env::current_dir().unwrap_or_default();
                 let text = dir.display().to_string();
@@ -374,6 +503,8 @@ impl ClipPanel {
                 ui.label("opening the clip…");
             });
         }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.live_ui(ui);
         if let Some(info) = self.info() {
             let (frames, fps, w, h, name) = (
                 info.frames,

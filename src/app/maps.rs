@@ -115,6 +115,8 @@ pub struct MapsPanel {
     message: Option<String>,
     /// The last error.
     pub error: Option<AppError>,
+    /// Pairs analysed per second, over the last few seconds.
+    pub rate: super::live::Rate,
     /// Where the first map of the grid was last drawn, in points (tests look at its pixels).
     pub grid_rect: Option<egui::Rect>,
     /// The pair whose analysis failed (not tried again until the pair changes).
@@ -154,6 +156,7 @@ impl MapsPanel {
             edited: false,
             message: None,
             error: None,
+            rate: super::live::Rate::default(),
             failed: None,
             grid_rect: None,
             requested: None,
@@ -192,6 +195,7 @@ impl MapsPanel {
                         self.edited = false;
                     }
                     self.analysis = Some((analysis, key, seconds));
+                    self.rate.tick(now_ms() / 1e3);
                     self.error = None;
                 }
                 Err(e) => {

@@ -15,6 +15,7 @@ mod error;
 mod export;
 mod field;
 pub mod gpu;
+pub mod live;
 pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
@@ -401,6 +402,7 @@ impl eframe::App for AmflowApp {
         // engine works in order, and the maps are what the user waits for first.
         if matches!(self.state, State::Ready(_)) {
             self.maps.update(&self.engine, self.clip.current_pair());
+            self.clip.maps_rate = self.maps.rate.per_second();
         }
         egui::Panel::top("top").show(ui, |ui| {
             ui.horizontal(|ui| {

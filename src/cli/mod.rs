@@ -33,6 +33,11 @@ pub struct Cli {
     /// A clip for the app to open (the embedded demo clip by default).
     #[arg(long)]
     pub clip: Option<PathBuf>,
+    /// Opens the app on a camera instead of a clip: a device (`/dev/video1`, `0`,
+    /// `video=NAME`), `lavfi:EXPR` for an ffmpeg test source, or without a value the system's
+    /// first camera.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with = "clip")]
+    pub camera: Option<String>,
     /// A classifier checkpoint for the app's predictions (the embedded demo by default).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,

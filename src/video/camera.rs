@@ -218,6 +218,23 @@ impl Camera {
         }
     }
 
+    /// The newest frame since the last call, if one arrived; an error once the stream has
+    /// ended. Never waits.
+    pub fn try_next_frame(&self) -> Result<Option<Frame>, ClipError> {
+        let (lock, _) = &*self.shared;
+        let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(frame) = s.latest.take() {
+            return Ok(Some(frame));
+        }
+        match &s.ended {
+            Some(why) => Err(ClipError::Camera {
+                source_name: self.source.name(),
+                message: explain(why),
+            }),
+            None => Ok(None),
+        }
+    }
+
     /// Frames the camera has delivered so far (taken or not).
     pub fn arrived(&self) -> u64 {
         let (lock, _) = &*self.shared;

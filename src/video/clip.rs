@@ -45,6 +45,33 @@ impl MemoryClip {
         Ok(Self { info, encoded })
     }
 
+    /// A clip of decoded `frames` (a recording of a camera), kept as lossless PNG.
+    pub fn from_frames(
+        name: impl Into<String>,
+        frames: &[Frame],
+        fps: f64,
+    ) -> Result<Self, ClipError> {
+        let name = name.into();
+        let encoded = frames
+            .iter()
+            .enumerate()
+            .map(|(i, frame)| {
+                let mut bytes = Vec::new();
+                frame
+                    .write_to(
+                        &mut std::io::Cursor::new(&mut bytes),
+                        image::ImageFormat::Png,
+                    )
+                    .map(|()| bytes)
+                    .map_err(|source| ClipError::Image {
+                        name: format!("{name}, frame {i}"),
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(name, encoded, fps)
+    }
+
     /// What is known of the clip.
     pub fn info(&self) -> &ClipInfo {
         &self.info
