@@ -89,6 +89,7 @@ fn run_app(cli: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
             (None, Some(path)) => amflow::app::ClipSource::Path(path.clone()),
             (None, None) => amflow::app::ClipSource::Demo,
         },
+        size: cli.size,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
@@ -118,6 +119,7 @@ fn main() -> std::process::ExitCode {
 }
 
 /// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo,
+/// `?camera` the camera, `?size=112` the maps' input size,
 /// `?backbone=URL` a backbone folder (`config.json` + `model.safetensors`) instead of the
 /// embedded one, `?backend=cpu` keeps the model off the GPU.
 #[cfg(all(target_arch = "wasm32", feature = "app"))]
@@ -132,13 +134,21 @@ fn launch_from_url() -> amflow::app::Launch {
             .filter(|v| !v.is_empty())
     };
     amflow::app::Launch {
-        clip: get("clip").map_or(amflow::app::ClipSource::Demo, amflow::app::ClipSource::Url),
+        // `?camera` (or `?camera=ID`, a device id) opens the camera instead of a clip.
+        clip: match (params.as_ref().and_then(|p| p.get("camera")), get("clip")) {
+            (Some(id), _) => amflow::app::ClipSource::Camera(
+                Some(id).filter(|id| !id.is_empty() && id != "default"),
+            ),
+            (None, Some(url)) => amflow::app::ClipSource::Url(url),
+            (None, None) => amflow::app::ClipSource::Demo,
+        },
         backbone: get("backbone").map_or(
             amflow::app::BackboneSource::Embedded,
             amflow::app::BackboneSource::Url,
         ),
         backend: get("backend").and_then(|b| b.parse().ok()),
         checkpoint: get("checkpoint").map(amflow::app::CheckpointSource::Url),
+        size: get("size").and_then(|s| s.parse().ok()),
     }
 }
 

@@ -25,8 +25,8 @@ pub enum ClipSource {
     Path(std::path::PathBuf),
     /// A URL the browser fetches (web).
     Url(String),
-    /// A camera (desktop): a device name, `lavfi:EXPR`, or the system's first camera.
-    #[cfg(not(target_arch = "wasm32"))]
+    /// A camera: a device name or `lavfi:EXPR` (desktop), a device id (browser), or the
+    /// first camera.
     Camera(Option<String>),
     /// Frames recorded from a camera, at their rate.
     Recorded(String, std::sync::Arc<Vec<Frame>>, f64),
@@ -132,6 +132,9 @@ fn open(source: ClipSource, ctx: egui::Context) -> Receiver<Result<Reader, ClipE
             ClipSource::Url(url) => crate::video::web::WebVideo::from_url(&url)
                 .await
                 .map(|v| Reader::Web(std::rc::Rc::new(v))),
+            ClipSource::Camera(_) => Err(ClipError::Unsupported(
+                "a camera is not a clip; it opens as the live source".into(),
+            )),
             ClipSource::Path(path) => Err(ClipError::Browser(format!(
                 "{}: the web app opens URLs and picked files, not paths",
                 path.display()
@@ -159,12 +162,15 @@ pub struct ClipPanel {
     /// A file being picked in the browser.
     #[cfg(target_arch = "wasm32")]
     picking: Option<Receiver<super::pick::Picked>>,
+    /// The browser's cameras, while they are listed, and once several are there to choose from.
+    #[cfg(target_arch = "wasm32")]
+    listing: Option<Receiver<Result<Vec<crate::video::web_camera::CameraDevice>, ClipError>>>,
+    #[cfg(target_arch = "wasm32")]
+    choosing: Option<(Vec<crate::video::web_camera::CameraDevice>, usize)>,
     /// Tells clips apart: a fresh number for every clip opened.
     pub generation: u64,
     /// The camera, once started, and while it starts.
-    #[cfg(not(target_arch = "wasm32"))]
     live: Option<super::live::Live>,
-    #[cfg(not(target_arch = "wasm32"))]
     opening_live: Option<Receiver<Result<super::live::Live, ClipError>>>,
     /// Maps per second reached (the app's maps panel tells), shown while live.
     pub maps_rate: Option<f64>,
@@ -179,21 +185,13 @@ static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 impl ClipPanel {
     /// Starts opening `source`.
     pub fn new(source: ClipSource, ctx: &egui::Context) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
         let (opening, opening_live) = match source {
-            ClipSource::Camera(device) => {
-                let source = crate::video::camera::CameraSource::parse(device.as_deref());
-                (None, Some(super::live::open(source, ctx)))
-            }
+            ClipSource::Camera(device) => (None, Some(super::live::open(device, ctx))),
             other => (Some(open(other, ctx.clone())), None),
         };
-        #[cfg(target_arch = "wasm32")]
-        let opening = Some(open(source, ctx.clone()));
         Self {
             opening,
-            #[cfg(not(target_arch = "wasm32"))]
             live: None,
-            #[cfg(not(target_arch = "wasm32"))]
             opening_live,
             maps_rate: None,
             reader: None,
@@ -206,6 +204,10 @@ impl ClipPanel {
             error: None,
             #[cfg(target_arch = "wasm32")]
             picking: None,
+            #[cfg(target_arch = "wasm32")]
+            listing: None,
+            #[cfg(target_arch = "wasm32")]
+            choosing: None,
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             #[cfg(not(target_arch = "wasm32"))]
             browse: None,
@@ -240,6 +242,11 @@ impl ClipPanel {
             .then_some(((self.generation, self.t, self.k, 0), frames))
     }
 
+    /// Whether a camera is the source.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// The clip's info once it is open.
     pub fn info(&self) -> Option<&ClipInfo> {
         self.reader.as_ref().map(Reader::info)
@@ -264,7 +271,6 @@ impl ClipPanel {
     }
 
     /// Takes the camera's newest frame into the pair on screen.
-    #[cfg(not(target_arch = "wasm32"))]
     fn poll_live(&mut self, ctx: &egui::Context) {
         if let Some(rx) = &self.opening_live
             && let Ok(result) = rx.try_recv()
@@ -277,7 +283,7 @@ impl ClipPanel {
         }
         let Some(live) = &mut self.live else { return };
         // The camera runs at its own rate; look again soon.
-        ctx.request_repaint_after(std::time::Duration::from_millis(10));
+        ctx.request_repaint_after(web_time::Duration::from_millis(10));
         match live.poll(ctx.input(|i| i.time)) {
             Ok(true) => {
                 let (count, k) = (live.count, self.k);
@@ -294,8 +300,59 @@ impl ClipPanel {
         }
     }
 
+    /// The browser's "camera" button: the cameras are listed, the only one starts at once, and
+    /// a choice is offered when there are several.
+    #[cfg(target_arch = "wasm32")]
+    fn camera_controls(&mut self, ui: &mut egui::Ui) {
+        if ui.button("camera").clicked() {
+            self.listing = Some(super::background::run(
+                ui.ctx(),
+                crate::video::web_camera::cameras(),
+            ));
+        }
+        if let Some(rx) = &self.listing
+            && let Ok(listed) = rx.try_recv()
+        {
+            self.listing = None;
+            match listed {
+                Ok(list) if list.len() > 1 => self.choosing = Some((list, 0)),
+                Ok(_) => *self = Self::new(ClipSource::Camera(None), ui.ctx()),
+                Err(e) => self.error = Some(e.into()),
+            }
+        }
+        let mut start = None;
+        let mut close = false;
+        if let Some((list, chosen)) = &mut self.choosing {
+            egui::Window::new("choose a camera")
+                .collapsible(false)
+                .show(ui.ctx(), |ui| {
+                    for (i, device) in list.iter().enumerate() {
+                        let label = if device.label.is_empty() {
+                            format!("camera {}", i + 1)
+                        } else {
+                            device.label.clone()
+                        };
+                        ui.radio_value(chosen, i, label);
+                    }
+                    ui.horizontal(|ui| {
+                        if ui.button("start").clicked() {
+                            start = list.get(*chosen).map(|d| d.id.clone());
+                        }
+                        if ui.button("cancel").clicked() {
+                            close = true;
+                        }
+                    });
+                });
+        }
+        if close {
+            self.choosing = None;
+        }
+        if let Some(id) = start {
+            *self = Self::new(ClipSource::Camera(Some(id)), ui.ctx());
+        }
+    }
+
     /// The live controls: the camera's name and rates, pause, record.
-    #[cfg(not(target_arch = "wasm32"))]
     fn live_ui(&mut self, ui: &mut egui::Ui) {
         if self.opening_live.is_some() {
             ui.horizontal(|ui| {
@@ -347,7 +404,6 @@ impl ClipPanel {
 
     /// Polls the background work and asks for the current pair when it changed.
     fn poll(&mut self, ctx: &egui::Context) {
-        #[cfg(not(target_arch = "wasm32"))]
         self.poll_live(ctx);
         if let Some(rx) = &self.opening
             && let Ok(result) = rx.try_recv()
@@ -396,6 +452,7 @@ impl ClipPanel {
     pub fn open_controls(&mut self, ui: &mut egui::Ui) {
         #[cfg(target_arch = "wasm32")]
         {
+            self.camera_controls(ui);
             if ui.button("open a clip…").clicked() {
                 match super::pick::pick_file(ui.ctx().clone()) {
                     Ok(rx) => self.picking = Some(rx),
@@ -503,7 +560,6 @@ impl ClipPanel {
                 ui.label("opening the clip…");
             });
         }
-        #[cfg(not(target_arch = "wasm32"))]
         self.live_ui(ui);
         if let Some(info) = self.info() {
             let (frames, fps, w, h, name) = (

@@ -1,23 +1,23 @@
-//! The app's camera (desktop: the system ffmpeg, [`crate::video::camera`]): the newest frame and
+//! The app's camera (desktop: the system ffmpeg, `video::camera`; browser: `getUserMedia`,
+//! `video::web_camera`): the newest frame and
 //! the one `k` frames before it, shown as the pair whose maps the engine computes whenever it is
 //! free, so the maps follow the camera as fast as the model allows. Pause freezes the pair for
 //! exploring; record keeps the last [`RECORD_SECONDS`] as a clip the rest of the app treats like
 //! any other.
 
 use std::collections::VecDeque;
-#[cfg(not(target_arch = "wasm32"))]
 use std::sync::mpsc::Receiver;
 
 #[cfg(not(target_arch = "wasm32"))]
 use crate::video::camera::{Camera, CameraSource};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(target_arch = "wasm32")]
+use crate::video::web_camera::WebCamera as Camera;
 use crate::video::{ClipError, Frame};
 
 /// The longest recording kept, in seconds of camera frames.
 pub const RECORD_SECONDS: f64 = 10.0;
 
 /// Frames kept for the pair: the offset `k` goes up to 8.
-#[cfg(not(target_arch = "wasm32"))]
 const KEPT: usize = 9;
 
 /// Frame arrivals over the last few seconds, for a rate.
@@ -44,7 +44,6 @@ impl Rate {
 }
 
 /// A running camera and what the app keeps of it.
-#[cfg(not(target_arch = "wasm32"))]
 pub struct Live {
     camera: Camera,
     /// The newest frames, oldest first.
@@ -59,11 +58,18 @@ pub struct Live {
     pub frames: Rate,
 }
 
-/// Starts `source` off the UI thread (opening waits for the first frame).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn open(source: CameraSource, ctx: &egui::Context) -> Receiver<Result<Live, ClipError>> {
+/// Starts the camera `device` (desktop: a device name or `lavfi:EXPR`; browser: a device id;
+/// `None`: the first camera) off the UI thread; opening waits until it gives pictures.
+pub fn open(device: Option<String>, ctx: &egui::Context) -> Receiver<Result<Live, ClipError>> {
     super::background::run(ctx, async move {
-        let camera = Camera::open(source, &crate::video::ffmpeg::Ffmpeg::from_path(), None)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let camera = Camera::open(
+            CameraSource::parse(device.as_deref()),
+            &crate::video::ffmpeg::Ffmpeg::from_path(),
+            None,
+        )?;
+        #[cfg(target_arch = "wasm32")]
+        let camera = Camera::open(device.as_deref()).await?;
         Ok(Live {
             camera,
             recent: VecDeque::with_capacity(KEPT),
@@ -75,7 +81,6 @@ pub fn open(source: CameraSource, ctx: &egui::Context) -> Receiver<Result<Live, 
     })
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl Live {
     /// Takes the camera's newest frame, if one came and the pair is not paused; `true` when the
     /// pair changed.
@@ -111,7 +116,10 @@ impl Live {
 
     /// The camera's name.
     pub fn name(&self) -> String {
-        self.camera.source().name()
+        #[cfg(not(target_arch = "wasm32"))]
+        return self.camera.source().name();
+        #[cfg(target_arch = "wasm32")]
+        return self.camera.name();
     }
 
     /// Ends a recording: its frames and their rate.

@@ -170,6 +170,19 @@ impl MapsPanel {
         self.analysis.as_ref().map(|(_, _, seconds)| *seconds)
     }
 
+    /// Starting at input size `size` (short side, 14 to 448) instead of 224.
+    pub fn with_size(mut self, size: Option<u32>) -> Self {
+        if let Some(size) = size.filter(|s| (14..=448).contains(s)) {
+            self.size = size;
+        }
+        self
+    }
+
+    /// Whether any pair's maps are on screen (live, the maps trail the newest pair).
+    pub fn any_shown(&self) -> bool {
+        self.textures.is_some()
+    }
+
     /// Whether the maps of the clip's pair `key` are on screen at the current input size.
     pub fn ready(&self, key: PairKey) -> bool {
         let key = (key.0, key.1, key.2, self.size);

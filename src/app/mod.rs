@@ -43,6 +43,8 @@ pub struct Launch {
     pub clip: ClipSource,
     /// The classifier checkpoint; `None` is the embedded demo.
     pub checkpoint: Option<CheckpointSource>,
+    /// The maps' input size (short side) to start with; `None`: 224.
+    pub size: Option<u32>,
 }
 
 enum State {
@@ -75,7 +77,7 @@ pub struct AmflowApp {
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
     /// What the page was last told of the backbone, the classifier and the last pair's timing.
-    measures: (&'static str, &'static str, String, String, String),
+    measures: (&'static str, &'static str, String, String, String, String),
 }
 
 /// The engine for the app: natively a thread running the model on the GPU eframe draws with
@@ -143,7 +145,7 @@ impl AmflowApp {
             compute,
             state: State::Loading(loading),
             clip,
-            maps: MapsPanel::new(),
+            maps: MapsPanel::new().with_size(launch.size),
             predict: PredictPanel::new(launch.checkpoint.clone().unwrap_or(CheckpointSource::Demo)),
             backbone_loads: 0,
             backbone_text: match &launch.backbone {
@@ -152,7 +154,14 @@ impl AmflowApp {
             },
             backbone: launch.backbone,
             marker: ("", 0, String::new()),
-            measures: ("", "", String::new(), String::new(), String::new()),
+            measures: (
+                "",
+                "",
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
         }
     }
 
@@ -258,7 +267,22 @@ impl AmflowApp {
             .maps
             .model_seconds()
             .map_or(String::new(), |s| format!("{:.0}", s * 1e3));
-        let measures = (backbone, self.predict.status(), maps_ms, longest, model_ms);
+        // Live: the maps per second reached, once two have come.
+        let live_rate = if self.clip.is_live() {
+            self.clip
+                .maps_rate
+                .map_or(String::new(), |r| format!("{r:.2}"))
+        } else {
+            String::new()
+        };
+        let measures = (
+            backbone,
+            self.predict.status(),
+            maps_ms,
+            longest,
+            model_ms,
+            live_rate,
+        );
         if self.measures == measures {
             return;
         }
@@ -289,6 +313,9 @@ impl AmflowApp {
             }
             if !measures.4.is_empty() {
                 let _ = dataset.set("amflowPairModelMs", &measures.4);
+            }
+            if !measures.5.is_empty() {
+                let _ = dataset.set("amflowLiveRate", &measures.5);
             }
         }
         self.measures = measures;
@@ -443,10 +470,14 @@ impl eframe::App for AmflowApp {
         .or_else(|| self.clip.error.as_ref().map(ToString::to_string))
         .or_else(|| self.maps.error.as_ref().map(ToString::to_string))
         .or_else(|| self.predict.error.as_ref().map(ToString::to_string));
-        let maps_ready = self
-            .clip
-            .current_pair()
-            .is_some_and(|(key, _)| self.maps.ready(key));
+        // Live, the maps trail the newest pair: the latest maps on screen count.
+        let maps_ready = if self.clip.is_live() {
+            self.maps.any_shown()
+        } else {
+            self.clip
+                .current_pair()
+                .is_some_and(|(key, _)| self.maps.ready(key))
+        };
         self.mark_measures();
         if let Some(message) = failure {
             self.mark_error(&message);

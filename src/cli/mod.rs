@@ -38,6 +38,9 @@ pub struct Cli {
     /// first camera.
     #[arg(long, num_args = 0..=1, default_missing_value = "", conflicts_with = "clip")]
     pub camera: Option<String>,
+    /// The app's input size for the maps (short side in pixels; 224 by default).
+    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(14..=448))]
+    pub size: Option<u32>,
     /// A classifier checkpoint for the app's predictions (the embedded demo by default).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,

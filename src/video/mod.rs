@@ -24,6 +24,8 @@ pub mod preprocess;
 pub mod sampling;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+#[cfg(target_arch = "wasm32")]
+pub mod web_camera;
 
 pub use animation::AnimatedImage;
 pub use clip::{Clip, MemoryClip};

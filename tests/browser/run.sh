@@ -14,7 +14,9 @@
 #      the CPU fallback (<body data-amflow-compute="cpu">);
 #      both of these run the model in the page's worker, and must report the pair's time and
 #      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
-#   7. the page's own weights (weights.mjs): drawn before the default ViT-S/14 has arrived
+#   7. ?camera with Chromium's fake camera: live maps with a rate (data-amflow-live-rate), and
+#      the messages for no camera and for a refused permission;
+#   8. the page's own weights (weights.mjs): drawn before the default ViT-S/14 has arrived
 #      (the server sends it slowly), a second load served by the Cache API, a corrupted cached
 #      copy fetched again.
 #
@@ -83,6 +85,24 @@ for run in "maps|0|gpu" "maps-cpu|1|cpu"; do
   echo "::: browser: $page, WebGPU off: $nowebgpu (waiting for $marker)"
   if ! (cd "$HERE" && UDD_PARENT="$OUT" NO_WEBGPU=$nowebgpu VIEWPORT=1280x900 CHECK_MAPS=1 \
       node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
+    echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
+    status=1
+  fi
+done
+# The camera (?camera): Chromium's fake camera (a moving test pattern) reaching live maps with a
+# rate, no camera at all, and a refused permission, each with its message.
+FAKE_CAMERA="--use-fake-device-for-media-stream --use-fake-ui-for-media-stream"
+# name | extra flags | marker
+for run in "camera|$FAKE_CAMERA|body[data-amflow-live-rate]" \
+           "camera-missing|--use-fake-ui-for-media-stream|body[data-amflow=\"error\"][data-amflow-error*=\"no camera was found\"]" \
+           "camera-refused|--use-fake-device-for-media-stream --deny-permission-prompts|body[data-amflow=\"error\"][data-amflow-error*=\"permission to use the camera was refused\"]"; do
+  IFS='|' read -r name flags marker <<<"$run"
+  check=0; fail='body[data-amflow="error"]'
+  [ "$name" = camera ] && check=1
+  [ "$name" = camera ] || fail='body[data-amflow-never]'
+  echo "::: browser: ?camera, $name (waiting for $marker)"
+  if ! (cd "$HERE" && UDD_PARENT="$OUT" EXTRA_FLAGS="$flags" FAIL_MARKER="$fail" VIEWPORT=1280x900 CHECK_MAPS=$check \
+      node shot.mjs "http://127.0.0.1:$PORT/index.html?backbone=tiny-dinov2/&camera" "$OUT/$name.png" "$marker" 240000); then
     echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
     status=1
   fi
