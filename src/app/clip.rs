@@ -452,7 +452,6 @@ impl ClipPanel {
     pub fn open_controls(&mut self, ui: &mut egui::Ui) {
         #[cfg(target_arch = "wasm32")]
         {
-            self.camera_controls(ui);
             if ui.button("open a clip…").clicked() {
                 match super::pick::pick_file(ui.ctx().clone()) {
                     Ok(rx) => self.picking = Some(rx),
@@ -473,12 +472,10 @@ impl ClipPanel {
                     Err(e) => self.error = Some(e),
                 }
             }
+            self.camera_controls(ui);
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
-            if ui.button("camera").clicked() {
-                *self = Self::new(ClipSource::Camera(None), ui.ctx());
-            }
             if ui.button("open a clip…").clicked() {
                 let dir = std::env::current_dir().unwrap_or_default();
                 let text = dir.display().to_string();
@@ -540,6 +537,10 @@ impl ClipPanel {
             }
             if let Some(path) = open {
                 *self = Self::new(ClipSource::Path(path), ui.ctx());
+            }
+            // After "open a clip…", whose place the browser tests click.
+            if ui.button("camera").clicked() {
+                *self = Self::new(ClipSource::Camera(None), ui.ctx());
             }
         }
     }
