@@ -110,7 +110,7 @@ fn train_eval_predict_and_bad_checkpoints() {
     // A resume with other settings than the run's is refused, naming them.
     let err = failure(&train(&["--epochs", "3", "--resume", "--lr", "0.5"]));
     assert!(
-        err.contains("other settings") && err.contains("lr: 0.001 then, 0.5 now"),
+        err.contains("other settings") && err.contains("lr: 0.005 then, 0.5 now"),
         "{err}"
     );
 
