@@ -69,3 +69,47 @@ fn a_missing_camera_is_named_in_the_error() {
         run.text()
     );
 }
+
+#[test]
+fn maps_over_a_range_write_a_figure_per_pair_and_run_each_frame_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.png");
+    let tiny = common::tiny_dir();
+    let args = |to: &str| {
+        vec![
+            "maps".to_string(),
+            "--backbone".into(),
+            tiny.to_str().unwrap().into(),
+            "--size".into(),
+            "56".into(),
+            "--frame".into(),
+            "2".into(),
+            "--to".into(),
+            to.into(),
+            "-o".into(),
+            out.to_str().unwrap().into(),
+        ]
+    };
+    let run = |to: &str| {
+        let a = args(to);
+        amflow(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let text = run("5").expect_ok("amflow maps --frame 2 --to 5");
+    // Pairs (2,3) … (5,6): five frames, each through the backbone once.
+    assert!(
+        text.contains("4 pairs: 5 frames through the backbone, 3 reused"),
+        "{text}"
+    );
+    for t in 2..=5 {
+        let figure = dir.path().join(format!("f-t{t:04}.png"));
+        assert!(image::open(&figure).is_ok(), "{}: {text}", figure.display());
+    }
+    assert!(!out.exists(), "a range writes numbered figures only");
+    let refused = run("1");
+    assert!(!refused.ok);
+    assert!(
+        refused.stderr.contains("--to 1 comes before --frame 2"),
+        "{}",
+        refused.text()
+    );
+}

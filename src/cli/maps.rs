@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::common::{WriteError, load_backbone, open_clip, write_atomic, write_png};
 use crate::analysis::{PairAnalysis, PairData};
 use crate::backend::BackendKind;
+use crate::flow::FrameCache;
 use crate::maps::ranking::propose;
 use crate::maps::{BasisKind, View};
 use crate::video::sampling::pair;
@@ -26,6 +27,10 @@ pub struct MapsArgs {
     /// The first frame of the pair, 0-based.
     #[arg(long, short = 't', default_value_t = 0)]
     pub frame: usize,
+    /// Every pair from `--frame` to this first frame (one figure each, numbered `OUT-tNNNN.png`),
+    /// each frame through the backbone once.
+    #[arg(long)]
+    pub to: Option<usize>,
     /// The pair is (t, t + offset).
     #[arg(long, short = 'k', default_value_t = 1)]
     pub offset: usize,
@@ -185,59 +190,107 @@ pub fn run(
         open_clip(&args.clip)?
     };
     let info = clip.info();
-    let [t, u] = pair(info.frames, args.frame, args.offset)?;
-    let frames = clip.frames(&[t, u])?;
-    let [a, b] = [&frames[0], &frames[1]];
+    let last = args.to.unwrap_or(args.frame);
+    if last < args.frame {
+        return Err(CliError::Config(format!(
+            "--to {last} comes before --frame {}",
+            args.frame
+        )));
+    }
+    // Every pair of the range must exist before any work starts.
+    pair(info.frames, last, args.offset)?;
     let (name, backbone) = load_backbone(backbone_dir, &device)?;
-    let start = web_time::Instant::now();
-    let analysis =
-        crate::engine::block_on(PairAnalysis::run(&backbone, [a, b], args.size, &device))?;
-    println!(
-        "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name} in {:.2} s on {backend}",
-        info.name,
-        info.timestamps[t],
-        info.timestamps[u],
-        analysis.frames[0].width(),
-        analysis.frames[0].height(),
-        analysis.scores.len(),
-        start.elapsed().as_secs_f64()
-    );
-    for s in &analysis.scores {
-        println!(
-            "  block {:>2}  score {:+.3}  (correlation with pixel motion {:+.3}, concentration {:.3})",
-            s.block, s.score, s.correlation, s.concentration
-        );
-    }
-    let best = propose(&analysis.scores, 2);
-    println!("proposed AM blocks for this pair: {}", join(&best));
-    if let Some(out) = &args.dump {
-        dump(out, &name, &analysis.data)?;
-    }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("fig5.png"));
-    let view = match args.view {
-        ViewArg::Pca => View::Pca,
-        ViewArg::Magnitude => View::Magnitude,
-    };
-    let basis = match args.basis {
-        BasisArg::Block => BasisKind::PerBlock,
-        BasisArg::Shared => BasisKind::Shared,
-    };
-    let labels = [
-        format!("frame t = {t}"),
-        format!("frame t+{} = {u}", args.offset),
-    ];
-    let figure = analysis.figure(view, basis, labels, args.columns);
-    write_png(&out, &figure)?;
-    println!(
-        "wrote {} ({}×{})",
-        out.display(),
-        figure.width(),
-        figure.height()
-    );
+    let range = last > args.frame;
+    // Consecutive pairs of a range share frames: each frame goes through the backbone once.
+    let mut cache = FrameCache::new(args.offset + 1);
+    for t in args.frame..=last {
+        let [t, u] = pair(info.frames, t, args.offset)?;
+        let frames = clip.frames(&[t, u])?;
+        let start = web_time::Instant::now();
+        let analysis = crate::engine::block_on(PairAnalysis::run_cached(
+            &backbone,
+            [&frames[0], &frames[1]],
+            args.size,
+            &device,
+            &mut cache,
+        ))?;
+        println!(
+            "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name} in {:.2} s on {backend}",
+            info.name,
+            info.timestamps[t],
+            info.timestamps[u],
+            analysis.frames[0].width(),
+            analysis.frames[0].height(),
+            analysis.scores.len(),
+            start.elapsed().as_secs_f64()
+        );
+        for s in &analysis.scores {
+            println!(
+                "  block {:>2}  score {:+.3}  (correlation with pixel motion {:+.3}, concentration {:.3})",
+                s.block, s.score, s.correlation, s.concentration
+            );
+        }
+        let best = propose(&analysis.scores, 2);
+        println!("proposed AM blocks for this pair: {}", join(&best));
+        if let Some(dump_path) = &args.dump {
+            let path = if range {
+                numbered(dump_path, t)
+            } else {
+                dump_path.clone()
+            };
+            dump(&path, &name, &analysis.data)?;
+        }
+        let view = match args.view {
+            ViewArg::Pca => View::Pca,
+            ViewArg::Magnitude => View::Magnitude,
+        };
+        let basis = match args.basis {
+            BasisArg::Block => BasisKind::PerBlock,
+            BasisArg::Shared => BasisKind::Shared,
+        };
+        let labels = [
+            format!("frame t = {t}"),
+            format!("frame t+{} = {u}", args.offset),
+        ];
+        let figure = analysis.figure(view, basis, labels, args.columns);
+        let path = if range {
+            numbered(&out, t)
+        } else {
+            out.clone()
+        };
+        write_png(&path, &figure)?;
+        println!(
+            "wrote {} ({}×{})",
+            path.display(),
+            figure.width(),
+            figure.height()
+        );
+    }
+    if range {
+        let (reused, passes) = cache.counts();
+        println!(
+            "{} pairs: {passes} frames through the backbone, {reused} reused",
+            last - args.frame + 1
+        );
+    }
     Ok(())
+}
+
+/// `fig5.png` for pair `t` of a range: `fig5-t0012.png`.
+fn numbered(path: &Path, t: usize) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-t{t:04}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-t{t:04}"),
+    };
+    path.with_file_name(name)
 }
 
 /// `1,12`.

@@ -189,3 +189,24 @@ impl Clip {
         Ok(reorder(indices, &wanted, decoded))
     }
 }
+
+#[cfg(test)]
+mod recording_tests {
+    use super::*;
+
+    /// A camera recording opens as a clip that gives back exactly the frames recorded.
+    #[test]
+    fn recorded_frames_come_back_as_they_were() {
+        let frames: Vec<Frame> = (0..3u8)
+            .map(|i| Frame::from_fn(5, 4, |x, y| image::Rgb([i * 40, x as u8 * 9, y as u8 * 17])))
+            .collect();
+        let clip = MemoryClip::from_frames("recording", &frames, 12.5).expect("encodes");
+        let info = clip.info();
+        assert_eq!((info.frames, info.width, info.height), (3, 5, 4));
+        assert!((info.fps - 12.5).abs() < 1e-12);
+        assert_eq!(
+            clip.frames(&[2, 0, 1]).expect("decodes"),
+            [frames[2].clone(), frames[0].clone(), frames[1].clone()]
+        );
+    }
+}
