@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::backend::BackendKind;
 use crate::flow::{FlowKernel, Fused, TensorOps, pair_flows_with};
+use crate::model::Dinov2;
 
 /// Arguments of `amflow bench`.
 #[derive(Debug, clap::Args)]
@@ -88,14 +89,22 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), CliError>
         if matches!(args.cases, Cases::Kernel | Cases::All) {
             timings.extend(kernel_cases(args, backend, &device)?);
         }
+        if args.cases == Cases::Kernel {
+            continue;
+        }
+        // One backbone per device, for every case that runs it.
+        let (name, model) = super::common::load_backbone(backbone, &device)?;
+        if !args.json {
+            println!("backbone: {name}");
+        }
         if matches!(args.cases, Cases::Pair | Cases::All) {
-            timings.extend(pair_cases(args, backbone, backend, &device)?);
+            timings.extend(pair_cases(args, &model, backend, &device)?);
         }
         if matches!(args.cases, Cases::Stream | Cases::All) {
-            timings.extend(stream_cases(args, backbone, backend, &device)?);
+            timings.extend(stream_cases(args, &model, backend, &device)?);
         }
         if matches!(args.cases, Cases::Classifier | Cases::All) {
-            timings.push(classifier_case(args, backbone, backend, &device)?);
+            timings.push(classifier_case(args, (&name, &model), backend, &device)?);
         }
     }
     if args.json {
@@ -199,24 +208,20 @@ fn fused_variant(backend: BackendKind) -> &'static str {
 /// The embedded backbone (or `--backbone`) on a frame pair, every block's flow.
 fn pair_cases(
     args: &BenchArgs,
-    backbone: Option<&PathBuf>,
+    model: &Dinov2,
     backend: BackendKind,
     device: &Device,
 ) -> Result<Vec<Timing>, CliError> {
-    let (name, model) = super::common::load_backbone(backbone, device)?;
     let pixels = Tensor::<4>::random(
         [2, 3, args.size, args.size],
         Distribution::Normal(0.0, 1.0),
         device,
     );
     model.check_input(pixels.dims())?;
-    if !args.json {
-        println!("backbone: {name}");
-    }
     let case = format!("backbone + all-block AM flow, pair at {0}×{0}", args.size);
     let run = |kernel: &dyn FlowKernel, variant: &str| {
         time(args, device, backend, &case, variant, || {
-            pair_flows_with(&model, pixels.clone(), kernel)?;
+            pair_flows_with(model, pixels.clone(), kernel)?;
             Ok(())
         })
     };
@@ -235,7 +240,7 @@ fn pair_cases(
 /// again at 0, which costs the stream one extra pass there.
 fn stream_cases(
     args: &BenchArgs,
-    backbone: Option<&PathBuf>,
+    model: &Dinov2,
     backend: BackendKind,
     device: &Device,
 ) -> Result<Vec<Timing>, CliError> {
@@ -243,10 +248,6 @@ fn stream_cases(
     use crate::engine::block_on;
     use crate::flow::FrameCache;
 
-    let (name, model) = super::common::load_backbone(backbone, device)?;
-    if !args.json {
-        println!("backbone: {name}");
-    }
     let clip = crate::video::demo_clip()?;
     let count = clip.info().frames.min(args.warmup + args.runs + 1);
     let frames = clip.frames(&(0..count).collect::<Vec<_>>())?;
@@ -268,7 +269,7 @@ fn stream_cases(
         || {
             let pair = [&frames[t % pairs], &frames[t % pairs + 1]];
             t += 1;
-            block_on(PairAnalysis::run(&model, pair, size, device))?;
+            block_on(PairAnalysis::run(model, pair, size, device))?;
             Ok(())
         },
     )?;
@@ -278,7 +279,7 @@ fn stream_cases(
         let pair = [&frames[t % pairs], &frames[t % pairs + 1]];
         t += 1;
         block_on(PairAnalysis::run_cached(
-            &model, pair, size, device, &mut cache,
+            model, pair, size, device, &mut cache,
         ))?;
         Ok(())
     })?;
@@ -290,16 +291,15 @@ fn stream_cases(
 /// in the AM blocks, temporal modules, class logits.
 fn classifier_case(
     args: &BenchArgs,
-    backbone: Option<&PathBuf>,
+    (name, model): (&str, &Dinov2),
     backend: BackendKind,
     device: &Device,
 ) -> Result<Timing, CliError> {
-    let (name, model) = super::common::load_backbone(backbone, device)?;
     let classifier = crate::classifier::AmClassifier::from_checkpoint_bytes(
         crate::embedded::DEMO_CHECKPOINT.to_vec(),
         "the embedded demo checkpoint",
-        model,
-        &name,
+        model.clone(),
+        name,
         device,
     )?;
     let frames = classifier.config().frames;
