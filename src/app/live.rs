@@ -66,7 +66,6 @@ pub fn open(device: Option<String>, ctx: &egui::Context) -> Receiver<Result<Live
         let camera = Camera::open(
             CameraSource::parse(device.as_deref()),
             &crate::video::ffmpeg::Ffmpeg::from_path(),
-            None,
         )?;
         #[cfg(target_arch = "wasm32")]
         let camera = Camera::open(device.as_deref()).await?;

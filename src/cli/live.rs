@@ -86,7 +86,7 @@ pub fn run(
     let device = backend.open()?;
     let (name, model) = load_backbone(backbone, &device)?;
     let source = CameraSource::parse(args.camera.as_deref());
-    let camera = Camera::open(source, &Ffmpeg::from_path(), None)?;
+    let camera = Camera::open(source, &Ffmpeg::from_path())?;
     let mut cache = FrameCache::new(args.offset + 1);
     // The last k + 1 frames analysed, oldest first.
     let mut recent: VecDeque<Frame> = VecDeque::with_capacity(args.offset + 1);

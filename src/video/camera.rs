@@ -47,6 +47,14 @@ impl CameraSource {
         }
     }
 
+    /// A [`ClipError::Camera`] about it.
+    fn error(&self, message: String) -> ClipError {
+        ClipError::Camera {
+            source_name: self.name(),
+            message,
+        }
+    }
+
     /// ffmpeg's input format for it.
     fn format(&self) -> &'static str {
         match self {
@@ -96,6 +104,17 @@ struct Shared {
     ended: Option<String>,
 }
 
+impl Shared {
+    /// The newest frame not yet taken; `Err` with the reason once the stream has ended.
+    fn take(&mut self) -> Result<Option<Frame>, String> {
+        match (self.latest.take(), &self.ended) {
+            (Some(frame), _) => Ok(Some(frame)),
+            (None, Some(why)) => Err(explain(why)),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
 /// A running camera.
 pub struct Camera {
     source: CameraSource,
@@ -105,14 +124,9 @@ pub struct Camera {
 }
 
 impl Camera {
-    /// Starts `source` with frames scaled to `width`×`height` (ffmpeg's area filter; `None`:
-    /// as the camera gives them) and waits for its first frame. No camera, a refused permission
-    /// or a device ffmpeg cannot open each end here with ffmpeg's reason.
-    pub fn open(
-        source: CameraSource,
-        ffmpeg: &Ffmpeg,
-        size: Option<(u32, u32)>,
-    ) -> Result<Self, ClipError> {
+    /// Starts `source` and waits for its first frame. No camera, a refused permission or a
+    /// device ffmpeg cannot open each end here with ffmpeg's reason.
+    pub fn open(source: CameraSource, ffmpeg: &Ffmpeg) -> Result<Self, ClipError> {
         let mut command = FfmpegCommand::new_with_path(&ffmpeg.ffmpeg);
         command.hide_banner().arg("-nostdin");
         if let CameraSource::Lavfi(_) = source {
@@ -120,19 +134,13 @@ impl Camera {
             command.arg("-re");
         }
         command.format(source.format()).input(source.input());
-        if let Some((w, h)) = size {
-            command.filter(format!("scale={w}:{h}:flags=area"));
-        }
         command.args(["-an", "-sn", "-dn"]).rawvideo();
         let mut child = command.spawn().map_err(|e| ClipError::FfmpegMissing {
             path: PathBuf::from(source.name()),
             program: ffmpeg.ffmpeg.clone(),
             reason: e.to_string(),
         })?;
-        let events = child.iter().map_err(|e| ClipError::Camera {
-            source_name: source.name(),
-            message: e.to_string(),
-        })?;
+        let events = child.iter().map_err(|e| source.error(e.to_string()))?;
         let shared = Arc::new((Mutex::new(Shared::default()), Condvar::new()));
         let thread_shared = shared.clone();
         let reader = std::thread::Builder::new()
@@ -163,10 +171,7 @@ impl Camera {
                 });
                 ready.notify_all();
             })
-            .map_err(|e| ClipError::Camera {
-                source_name: source.name(),
-                message: format!("the reader thread could not start: {e}"),
-            })?;
+            .map_err(|e| source.error(format!("the reader thread could not start: {e}")))?;
         let camera = Self {
             source,
             child,
@@ -193,10 +198,7 @@ impl Camera {
             .ended
             .clone()
             .unwrap_or_else(|| format!("no frame within {} s", FIRST_FRAME_TIMEOUT.as_secs()));
-        Err(ClipError::Camera {
-            source_name: self.source.name(),
-            message: explain(&message),
-        })
+        Err(self.source.error(explain(&message)))
     }
 
     /// The newest frame since the last call, waiting for one if none is new; an error once
@@ -205,16 +207,11 @@ impl Camera {
         let (lock, ready) = &*self.shared;
         let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(frame) = s.latest.take() {
-                return Ok(frame);
+            match s.take() {
+                Ok(Some(frame)) => return Ok(frame),
+                Ok(None) => s = ready.wait(s).unwrap_or_else(|p| p.into_inner()),
+                Err(why) => return Err(self.source.error(why)),
             }
-            if let Some(why) = &s.ended {
-                return Err(ClipError::Camera {
-                    source_name: self.source.name(),
-                    message: explain(why),
-                });
-            }
-            s = ready.wait(s).unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -223,16 +220,7 @@ impl Camera {
     pub fn try_next_frame(&self) -> Result<Option<Frame>, ClipError> {
         let (lock, _) = &*self.shared;
         let mut s = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(frame) = s.latest.take() {
-            return Ok(Some(frame));
-        }
-        match &s.ended {
-            Some(why) => Err(ClipError::Camera {
-                source_name: self.source.name(),
-                message: explain(why),
-            }),
-            None => Ok(None),
-        }
+        s.take().map_err(|why| self.source.error(why))
     }
 
     /// Frames the camera has delivered so far (taken or not).
