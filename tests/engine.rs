@@ -56,6 +56,19 @@ fn frame(w: u32, h: u32, seed: u32) -> image::RgbImage {
     })
 }
 
+/// The library's analysis of `pair` at 28 px, as the engine computes it: the engine keeps each
+/// frame's backbone pass for the next pairs, so its path is the cached run.
+fn library_pair(backbone: &Dinov2, pair: &[image::RgbImage; 2], device: &Device) -> PairAnalysis {
+    amflow::engine::block_on(PairAnalysis::run_cached(
+        backbone,
+        [&pair[0], &pair[1]],
+        28,
+        device,
+        &mut amflow::flow::FrameCache::new(2),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn the_engine_computes_what_the_library_computes() {
     let device = Device::flex();
@@ -92,16 +105,7 @@ fn the_engine_computes_what_the_library_computes() {
         other => panic!("{}", other.unexpected("flows")),
     };
     let backbone = Dinov2::load_dir(&dir, &device).unwrap_or_else(|e| panic!("{e}"));
-    // The engine keeps each frame's backbone pass for the next pairs: the library's cached run
-    // is the same computation.
-    let direct = amflow::engine::block_on(PairAnalysis::run_cached(
-        &backbone,
-        [&pair[0], &pair[1]],
-        28,
-        &device,
-        &mut amflow::flow::FrameCache::new(2),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let direct = library_pair(&backbone, &pair, &device);
     assert_eq!(analysis.grid, direct.grid);
     assert_eq!(analysis.frames, direct.frames);
     assert_eq!(analysis.scores, direct.scores);
@@ -158,16 +162,7 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
     let device = Device::flex();
     let backbone = Dinov2::load_dir(common::tiny_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
     let pair = [frame(42, 28, 3), frame(42, 28, 4)];
-    // The engine keeps each frame's backbone pass for the next pairs: the library's cached run
-    // is the same computation.
-    let direct = amflow::engine::block_on(PairAnalysis::run_cached(
-        &backbone,
-        [&pair[0], &pair[1]],
-        28,
-        &device,
-        &mut amflow::flow::FrameCache::new(2),
-    ))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let direct = library_pair(&backbone, &pair, &device);
     let (back, seconds) = AnalysedPair::new(direct.clone(), 1.5)
         .into_analysis()
         .unwrap_or_else(|e| panic!("{e}"));

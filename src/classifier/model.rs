@@ -568,14 +568,20 @@ mod tests {
         let device = Device::flex().autodiff();
         let clips =
             || Tensor::<5>::random([2, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+        // AM blocks 1 and 2, aligned flow, transformer TPMs: the two variants below change one
+        // option each.
+        let aligned = || {
+            let backbone = tiny(&device);
+            let cfg = config(
+                &backbone,
+                vec![1, 2],
+                FlowKind::Aligned,
+                TpmKind::Transformer,
+            );
+            (backbone, cfg)
+        };
         // Standardised flow and a 2×2 pooling grid: the temporal modules read 4 cells of r = 8.
-        let backbone = tiny(&device);
-        let mut cfg = config(
-            &backbone,
-            vec![1, 2],
-            FlowKind::Aligned,
-            TpmKind::Transformer,
-        );
+        let (backbone, mut cfg) = aligned();
         cfg.flow_norm = FlowNorm::Tokens;
         cfg.pool_grid = 2;
         assert_eq!(cfg.tpm_width(), 32);
@@ -592,13 +598,7 @@ mod tests {
             "no gradient through the flow"
         );
         // The ablation: the same AM blocks and temporal modules, no flow (and no aligners).
-        let backbone = tiny(&device);
-        let mut cfg = config(
-            &backbone,
-            vec![1, 2],
-            FlowKind::Aligned,
-            TpmKind::Transformer,
-        );
+        let (backbone, mut cfg) = aligned();
         cfg.flow_input = false;
         let model = AmClassifier::new(backbone, cfg, &device);
         let counts = model.param_counts();
