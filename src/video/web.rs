@@ -36,7 +36,7 @@ const MAX_SHORT_SIDE: u32 = 480;
 pub struct WebVideo {
     info: ClipInfo,
     video: HtmlVideoElement,
-    context: CanvasRenderingContext2d,
+    reader: FrameReader,
     /// The object URL the `<video>` reads, revoked on drop.
     object_url: String,
     /// Set while a seek is under way: one `<video>` shows one time.
@@ -48,6 +48,63 @@ impl std::fmt::Debug for WebVideo {
         f.debug_struct("WebVideo")
             .field("info", &self.info)
             .finish()
+    }
+}
+
+/// A 2D canvas kept in CPU memory (every frame drawn into it is read back) that copies a
+/// `<video>`'s current picture out as a frame: what clips and the camera both read through.
+pub(crate) struct FrameReader {
+    canvas: HtmlCanvasElement,
+    context: CanvasRenderingContext2d,
+}
+
+impl FrameReader {
+    /// A canvas of its own.
+    pub(crate) fn new() -> Result<Self, ClipError> {
+        let canvas: HtmlCanvasElement = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or_else(|| ClipError::Browser("no document".into()))?
+            .create_element("canvas")
+            .map_err(|e| browser("a <canvas> element", e))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser("could not make a <canvas> element".into()))?;
+        let options = js_sys::Object::new();
+        let _ = Reflect::set(&options, &"willReadFrequently".into(), &true.into());
+        let context: CanvasRenderingContext2d = canvas
+            .get_context_with_context_options("2d", &options)
+            .map_err(|e| browser("a 2d canvas context", e))?
+            .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
+            .dyn_into()
+            .map_err(|_| ClipError::Browser("no 2d canvas context".into()))?;
+        Ok(Self { canvas, context })
+    }
+
+    /// `video`'s current picture scaled to `w`×`h`; `name` names it in errors.
+    pub(crate) fn read(
+        &self,
+        video: &HtmlVideoElement,
+        (w, h): (u32, u32),
+        name: &str,
+    ) -> Result<Frame, ClipError> {
+        // Resizing clears the canvas: only when the size changes.
+        if (self.canvas.width(), self.canvas.height()) != (w, h) {
+            self.canvas.set_width(w);
+            self.canvas.set_height(h);
+        }
+        self.context
+            .draw_image_with_html_video_element_and_dw_and_dh(video, 0.0, 0.0, w.into(), h.into())
+            .map_err(|e| browser(name, e))?;
+        let data = self
+            .context
+            .get_image_data(0.0, 0.0, w.into(), h.into())
+            .map_err(|e| browser(name, e))?
+            .data();
+        let rgb: Vec<u8> = data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        Frame::from_raw(w, h, rgb)
+            .ok_or_else(|| ClipError::Browser(format!("{name}: the canvas gave a short image")))
     }
 }
 
@@ -151,31 +208,14 @@ impl WebVideo {
             return Err(ClipError::NoFrames(format!("{name} (no duration)")));
         }
         let (width, height) = scaled(source_w, source_h);
-        let canvas: HtmlCanvasElement = document
-            .create_element("canvas")
-            .map_err(|e| browser(name, e))?
-            .dyn_into()
-            .map_err(|_| ClipError::Browser("could not make a <canvas> element".into()))?;
-        canvas.set_width(width);
-        canvas.set_height(height);
-        let context: CanvasRenderingContext2d = canvas
-            .get_context_with_context_options("2d", &{
-                // Every frame is read back: ask for a canvas kept in CPU memory.
-                let options = js_sys::Object::new();
-                let _ = Reflect::set(&options, &"willReadFrequently".into(), &true.into());
-                options.into()
-            })
-            .map_err(|e| browser(name, e))?
-            .ok_or_else(|| ClipError::Browser("no 2d canvas context".into()))?
-            .dyn_into()
-            .map_err(|_| ClipError::Browser("no 2d canvas context".into()))?;
+        let reader = FrameReader::new()?;
         let fps = measure_fps(name, &video).await.unwrap_or(Self::DEFAULT_FPS);
         let frames = ((duration * fps).floor() as usize).max(1);
         let info = ClipInfo::constant_rate(name.to_string(), frames, fps, width, height);
         Ok(Self {
             info,
             video,
-            context,
+            reader,
             object_url,
             busy: Cell::new(false),
         })
@@ -215,27 +255,8 @@ impl WebVideo {
         seeked
             .await
             .map_err(|e| load_error(&name, &self.video, e))?;
-        let (w, h) = (self.info.width, self.info.height);
-        self.context
-            .draw_image_with_html_video_element_and_dw_and_dh(
-                &self.video,
-                0.0,
-                0.0,
-                w.into(),
-                h.into(),
-            )
-            .map_err(|e| browser(&name, e))?;
-        let data = self
-            .context
-            .get_image_data(0.0, 0.0, w.into(), h.into())
-            .map_err(|e| browser(&name, e))?
-            .data();
-        let rgb: Vec<u8> = data
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
-        Frame::from_raw(w, h, rgb)
-            .ok_or_else(|| ClipError::Browser(format!("{name}: the canvas gave a short image")))
+        self.reader
+            .read(&self.video, (self.info.width, self.info.height), &name)
     }
 }
 

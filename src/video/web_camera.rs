@@ -4,11 +4,11 @@
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    CanvasRenderingContext2d, HtmlCanvasElement, HtmlVideoElement, MediaDeviceInfo,
-    MediaDeviceKind, MediaDevices, MediaStream, MediaStreamConstraints, MediaStreamTrack,
+    HtmlVideoElement, MediaDeviceInfo, MediaDeviceKind, MediaDevices, MediaStream,
+    MediaStreamConstraints, MediaStreamTrack,
 };
 
-use super::web::js_message;
+use super::web::{FrameReader, js_message};
 use super::{ClipError, Frame};
 
 /// The longest side frames are read at (a camera's 1280×720 becomes 320×180: more than the
@@ -80,8 +80,7 @@ pub struct WebCamera {
     name: String,
     stream: MediaStream,
     video: HtmlVideoElement,
-    canvas: HtmlCanvasElement,
-    context: CanvasRenderingContext2d,
+    reader: FrameReader,
     /// The `<video>`'s time at the last frame read.
     last_time: f64,
 }
@@ -124,12 +123,9 @@ impl WebCamera {
         let document = web_sys::window()
             .and_then(|w| w.document())
             .ok_or_else(|| ClipError::Browser("no document".into()))?;
-        let element = |tag: &str| {
-            document
-                .create_element(tag)
-                .map_err(|e| ClipError::Browser(js_message(e)))
-        };
-        let video: HtmlVideoElement = element("video")?
+        let video: HtmlVideoElement = document
+            .create_element("video")
+            .map_err(|e| ClipError::Browser(js_message(e)))?
             .dyn_into()
             .map_err(|_| ClipError::Browser("not a <video>".into()))?;
         video.set_muted(true);
@@ -139,24 +135,11 @@ impl WebCamera {
         if let Ok(play) = video.play() {
             JsFuture::from(play).await.map_err(refusal)?;
         }
-        let canvas: HtmlCanvasElement = element("canvas")?
-            .dyn_into()
-            .map_err(|_| ClipError::Browser("not a <canvas>".into()))?;
-        // Read back every frame: the browser keeps such a canvas in memory, not on the GPU.
-        let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"willReadFrequently".into(), &JsValue::TRUE);
-        let context: CanvasRenderingContext2d = canvas
-            .get_context_with_context_options("2d", &options)
-            .ok()
-            .flatten()
-            .and_then(|c| c.dyn_into().ok())
-            .ok_or_else(|| ClipError::Browser("no 2D canvas".into()))?;
         Ok(Self {
             name,
             stream,
             video,
-            canvas,
-            context,
+            reader: FrameReader::new()?,
             last_time: -1.0,
         })
     }
@@ -194,27 +177,9 @@ impl WebCamera {
             ((w as f64 * scale).round() as u32).max(1),
             ((h as f64 * scale).round() as u32).max(1),
         );
-        self.canvas.set_width(fw);
-        self.canvas.set_height(fh);
-        self.context
-            .draw_image_with_html_video_element_and_dw_and_dh(
-                &self.video,
-                0.0,
-                0.0,
-                fw.into(),
-                fh.into(),
-            )
-            .map_err(|e| ClipError::Browser(js_message(e)))?;
-        let data = self
-            .context
-            .get_image_data(0.0, 0.0, fw.into(), fh.into())
-            .map_err(|e| ClipError::Browser(js_message(e)))?
-            .data();
-        let rgb: Vec<u8> = data
-            .chunks_exact(4)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
-        Ok(Frame::from_raw(fw, fh, rgb))
+        self.reader
+            .read(&self.video, (fw, fh), &self.name)
+            .map(Some)
     }
 }
 
