@@ -10,7 +10,7 @@ use image::RgbImage;
 
 #[cfg(feature = "model")]
 use crate::flow::{
-    FrameCache, Fused, PairFlows, flows_between, frame_key, frame_signals, pair_flows,
+    FrameCache, FrameSignals, Fused, PairFlows, flows_between, frame_key, frame_signals, pair_flows,
 };
 use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::BlockScore;
@@ -202,7 +202,36 @@ impl PairAnalysis {
         device: &Device,
         cache: &mut FrameCache,
     ) -> Result<Self, AnalysisError> {
+        let none = |_: &Frame| None::<std::future::Ready<Option<FrameSignals>>>;
+        Self::run_cached_with(backbone, frames, size, device, cache, none).await
+    }
+
+    /// [`PairAnalysis::run_cached`], with the second frame's backbone pass run elsewhere while
+    /// this thread runs the first's, when neither is cached: `elsewhere` gets the second frame
+    /// as the backbone takes it (resized and cropped) and hands back a future of its signals
+    /// (`None` from it, or from the future, and the pass runs here after all). The web page's
+    /// CPU worker passes its helper worker, so that a pair's two passes use two cores.
+    pub async fn run_cached_with<F: Future<Output = Option<FrameSignals>>>(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        size: u32,
+        device: &Device,
+        cache: &mut FrameCache,
+        elsewhere: impl FnOnce(&Frame) -> Option<F>,
+    ) -> Result<Self, AnalysisError> {
         let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
+        let [first, second] = [frame_key(&pair[0]), frame_key(&pair[1])];
+        if first != second
+            && !cache.contains(first)
+            && !cache.contains(second)
+            && let Some(pending) = elsewhere(&pair[1])
+        {
+            let one = pixels.clone().narrow(0, 0, 1); // [1, 3, H, W]
+            cache.get_or_compute(first, || frame_signals(backbone, one))?;
+            if let Some(signals) = pending.await {
+                cache.insert_computed(second, signals);
+            }
+        }
         let data = PairData::compute_cached(backbone, [&pair[0], &pair[1]], pixels, cache).await?;
         Ok(Self::finish(backbone, pair, grid, data))
     }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-#[cfg(feature = "model")]
+#[cfg(all(feature = "model", not(target_arch = "wasm32")))]
 use burn::tensor::{Device, DeviceKind};
 
 /// A backend a user can ask for.
@@ -67,7 +67,8 @@ impl BackendKind {
         }
     }
 
-    /// The burn device for this backend.
+    /// The burn device for this backend (natively, where both backends are built).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn device(self) -> Device {
         match self {
             BackendKind::Cpu => Device::flex(),

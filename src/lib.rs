@@ -4,17 +4,29 @@
 //! Data flows one way: clip → frames → backbone → AM flow → maps / classifier → UI.
 
 //!
-//! Two cargo features, both on by default: `model` (the backbone, AM flow, the classifier and
-//! the engine's service: burn and cubecl) and `app` (the eframe/egui app). The web page's UI
-//! module is built with `app` alone and its model worker with `model` alone; the library without
-//! the app is `--no-default-features --features model`. Without `model` the data types the app
-//! and the engine's messages share (configurations, flows, maps, clips) remain.
+//! Cargo features, all on by default: `model` (the backbone, AM flow, the classifier and the
+//! engine's service: burn) on the backends `cpu` (burn's flex) and `gpu` (burn's wgpu, cubecl),
+//! and `app` (the eframe/egui app). The web page's UI module is built with `app` alone and its
+//! two model workers with `gpu` alone and `cpu` alone; the library without the app is
+//! `--no-default-features --features cpu,gpu`. Without `model` the data types the app and the
+//! engine's messages share (configurations, flows, maps, clips) remain.
 
 #[cfg(all(feature = "app", not(feature = "model"), not(target_arch = "wasm32")))]
 compile_error!(
-    "the desktop app runs the model itself: build the `app` feature with `model` (only the web \
-     page's UI module is built without it)"
+    "the desktop app runs the model itself: build the `app` feature with `cpu` and `gpu` (only \
+     the web page's UI module is built without the model)"
 );
+#[cfg(all(
+    feature = "model",
+    not(target_arch = "wasm32"),
+    not(all(feature = "cpu", feature = "gpu"))
+))]
+compile_error!(
+    "natively the model is built with both backends: the features `cpu` and `gpu` (one backend \
+     alone is for the web page's workers)"
+);
+#[cfg(all(feature = "model", not(any(feature = "cpu", feature = "gpu"))))]
+compile_error!("the model needs a backend: the feature `cpu`, `gpu` or both");
 
 pub mod analysis;
 #[cfg(feature = "app")]

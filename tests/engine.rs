@@ -10,7 +10,8 @@ use std::time::Duration;
 use amflow::analysis::PairAnalysis;
 use amflow::engine::protocol::{Envelope, decode, encode};
 use amflow::engine::{
-    AnalysedPair, BackboneSource, CheckpointSource, Engine, EngineError, Reply, Request, WireFrame,
+    AnalysedPair, BackboneSource, CheckpointSource, Engine, EngineError, PairWork, Reply, Request,
+    WireFrame,
 };
 use amflow::model::Dinov2;
 use burn::tensor::Device;
@@ -73,7 +74,7 @@ fn library_pair(backbone: &Dinov2, pair: &[image::RgbImage; 2], device: &Device)
 fn the_engine_computes_what_the_library_computes() {
     let device = Device::flex();
     let engine = Engine::native(device.clone(), "CPU (test)".into(), false, || {});
-    let started = last_over_the_wire(engine.request(Request::Start { backend: None }));
+    let started = last_over_the_wire(engine.request(Request::Start));
     assert!(
         matches!(&started, Reply::Started { description, gpu: false } if description == "CPU (test)")
     );
@@ -163,10 +164,14 @@ fn an_analysed_pair_unpacks_to_the_analysis_it_packs() {
     let backbone = Dinov2::load_dir(common::tiny_dir(), &device).unwrap_or_else(|e| panic!("{e}"));
     let pair = [frame(42, 28, 3), frame(42, 28, 4)];
     let direct = library_pair(&backbone, &pair, &device);
-    let (back, seconds) = AnalysedPair::new(direct.clone(), 1.5)
+    let work = PairWork {
+        seconds: 1.5,
+        helper: true,
+    };
+    let (back, unpacked) = AnalysedPair::new(direct.clone(), work)
         .into_analysis()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(seconds, 1.5);
+    assert_eq!(unpacked, work);
     assert_eq!(back.frames, direct.frames);
     assert_eq!(back.data.vanilla, direct.data.vanilla);
     assert_eq!(back.data.colsum, direct.data.colsum);

@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use super::AppError;
 use crate::analysis::PairAnalysis;
 use crate::classifier::FlowKind;
-use crate::engine::{ClassifierInfo, Engine, Replies, Reply, Request};
+use crate::engine::{ClassifierInfo, Engine, PairWork, Replies, Reply, Request};
 use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::{BlockScore, propose};
 use crate::maps::selection::{FORMAT, Selection};
@@ -96,7 +96,7 @@ pub struct MapsPanel {
     /// Short side of the backbone's input.
     pub size: u32,
     job: Option<(Replies, PairKey)>,
-    analysis: Option<(PairAnalysis, PairKey, f64)>,
+    analysis: Option<(PairAnalysis, PairKey, PairWork)>,
     /// Map textures with their labels, for a look and a pair.
     textures: Option<(Tiles, Look, PairKey)>,
     /// Textures on their way for another look or pair.
@@ -164,10 +164,10 @@ impl MapsPanel {
         }
     }
 
-    /// Seconds of model work of the pair analysed (in the engine, from the request's arrival to
-    /// its flows read back).
-    pub fn model_seconds(&self) -> Option<f64> {
-        self.analysis.as_ref().map(|(_, _, seconds)| *seconds)
+    /// The engine's work on the pair analysed (seconds from the request's arrival to its flows
+    /// read back, and whether a helper worker ran one frame).
+    pub fn model_work(&self) -> Option<PairWork> {
+        self.analysis.as_ref().map(|(_, _, work)| *work)
     }
 
     /// Starting at input size `size` (short side, 14 to 448) instead of 224.
@@ -202,12 +202,12 @@ impl MapsPanel {
                 other => Err(other.unexpected("the flows of a pair")),
             };
             match result {
-                Ok((analysis, seconds)) => {
+                Ok((analysis, work)) => {
                     if !self.edited || self.selected.len() != analysis.scores.len() {
                         self.selected = flags(&analysis.scores);
                         self.edited = false;
                     }
-                    self.analysis = Some((analysis, key, seconds));
+                    self.analysis = Some((analysis, key, work));
                     self.rate.tick(now_ms() / 1e3);
                     self.error = None;
                 }
@@ -441,7 +441,7 @@ impl MapsPanel {
         if let Some(error) = &self.error {
             ui.colored_label(egui::Color32::RED, error.to_string());
         }
-        let Some((analysis, _, seconds)) = &self.analysis else {
+        let Some((analysis, _, work)) = &self.analysis else {
             return;
         };
         let timing = self.timing.map_or(String::new(), |t| {
@@ -454,11 +454,16 @@ impl MapsPanel {
             )
         });
         ui.weak(format!(
-            "{}×{} patches, {} blocks, {:.2} s of model work{timing}",
+            "{}×{} patches, {} blocks, {:.2} s of model work{}{timing}",
             analysis.grid.cols,
             analysis.grid.rows,
             analysis.scores.len(),
-            seconds
+            work.seconds,
+            if work.helper {
+                " (the two frames on two cores)"
+            } else {
+                ""
+            }
         ));
         if let Some((textures, ..)) = &self.textures {
             let width = ui.available_width();

@@ -77,7 +77,15 @@ pub struct AmflowApp {
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
     /// What the page was last told of the backbone, the classifier and the last pair's timing.
-    measures: (&'static str, &'static str, String, String, String, String),
+    measures: (
+        &'static str,
+        &'static str,
+        String,
+        String,
+        String,
+        String,
+        &'static str,
+    ),
 }
 
 /// The engine for the app: natively a thread running the model on the GPU eframe draws with
@@ -97,7 +105,7 @@ fn start_engine(
             chosen.gpu,
             repaint,
         );
-        let started = Some(engine.request(Request::Start { backend }));
+        let started = Some(engine.request(Request::Start));
         let compute = Compute {
             started,
             description: chosen.description,
@@ -107,9 +115,9 @@ fn start_engine(
     }
     #[cfg(target_arch = "wasm32")]
     {
-        match Engine::worker(repaint) {
+        match Engine::worker(backend, repaint) {
             Ok(engine) => {
-                let started = Some(engine.request(Request::Start { backend }));
+                let started = Some(engine.request(Request::Start));
                 let compute = Compute {
                     started,
                     description: "starting the model worker…".into(),
@@ -161,6 +169,7 @@ impl AmflowApp {
                 String::new(),
                 String::new(),
                 String::new(),
+                "",
             ),
         }
     }
@@ -244,8 +253,9 @@ impl AmflowApp {
     /// classifier (`data-amflow-classifier`: see [`PredictPanel::status`]), and what the
     /// last pair took: `data-amflow-maps-ms` (from the request to the maps on screen) and
     /// `data-amflow-longest-task-ms` (the longest main-thread task meanwhile, 0 when none
-    /// reached the 50 ms the browser reports) and `data-amflow-pair-model-ms` (the engine's
-    /// own time for the pair). A no-op natively.
+    /// reached the 50 ms the browser reports), `data-amflow-pair-model-ms` (the engine's
+    /// own time for the pair) and `data-amflow-pair-helper` (1 when the CPU worker's helper ran
+    /// one of its frames on another core, else 0). A no-op natively.
     fn mark_measures(&mut self) {
         let backbone = match &self.state {
             State::Loading(loading) if loading.fetching() => "fetching",
@@ -263,10 +273,13 @@ impl AmflowApp {
                 )
             });
         // The engine's own time for the pair (the model work, without the trip to and from it).
-        let model_ms = self
-            .maps
-            .model_seconds()
-            .map_or(String::new(), |s| format!("{:.0}", s * 1e3));
+        let work = self.maps.model_work();
+        let model_ms = work.map_or(String::new(), |w| format!("{:.0}", w.seconds * 1e3));
+        let helper = match work {
+            Some(w) if w.helper => "1",
+            Some(_) => "0",
+            None => "",
+        };
         // Live: the maps per second reached, once two have come.
         let live_rate = if self.clip.is_live() {
             self.clip
@@ -282,6 +295,7 @@ impl AmflowApp {
             longest,
             model_ms,
             live_rate,
+            helper,
         );
         if self.measures == measures {
             return;
@@ -316,6 +330,9 @@ impl AmflowApp {
             }
             if !measures.5.is_empty() {
                 let _ = dataset.set("amflowLiveRate", &measures.5);
+            }
+            if !measures.6.is_empty() {
+                let _ = dataset.set("amflowPairHelper", measures.6);
             }
         }
         self.measures = measures;

@@ -1,5 +1,7 @@
-//! The web page's model worker (see `amflow::engine`): a module of its own, loaded by the page
-//! into a dedicated Web Worker, holding burn and the model so the page's module need not.
+//! The web page's WebGPU model worker (see `amflow::engine`): a module of its own, built with the
+//! `gpu` feature alone and loaded by the page into a dedicated Web Worker, holding burn and the
+//! model so the page's module need not. Without a WebGPU adapter it says so and the page starts
+//! `amflow-worker-cpu` instead.
 //! Natively there is nothing to run: the desktop app runs its engine on a thread.
 
 #[cfg(all(target_arch = "wasm32", feature = "model"))]
@@ -11,7 +13,7 @@ fn main() {
 #[cfg(all(target_arch = "wasm32", not(feature = "model")))]
 fn main() {
     web_sys::console::error_1(
-        &"this worker was built without the model (the `model` feature)".into(),
+        &"this worker was built without the model (the `gpu` feature)".into(),
     );
 }
 

@@ -16,6 +16,8 @@ use super::{CpuTensor, Taken};
 
 /// `Σ_i softmax_j |X(t) − X(t+1)|` for CPU float32 tensors outside autodiff, `[B, H, N, N]` × 2
 /// → `[B, H, N]`; `None` for anything else or mismatched shapes. The inputs are read in place.
+// Without the CPU backend a `CpuTensor` is never made: its branch is dead code there.
+#[cfg_attr(not(feature = "cpu"), allow(unreachable_code))]
 pub fn vanilla_flow(logits_t: &Tensor<4>, logits_t1: &Tensor<4>) -> Option<Tensor<3>> {
     if logits_t.dims() != logits_t1.dims() {
         return None;

@@ -8,15 +8,22 @@
 //! training, another dtype) goes to burn's own operation, so these are drop-in replacements. The
 //! SIMD width is picked at run time (`pulp`: AVX2+FMA on x86-64, NEON on aarch64, scalar
 //! elsewhere). BENCHMARKS.md has the profile that led here and the numbers.
+//!
+//! Without the `cpu` feature (the web page's WebGPU worker, which carries no flex) nothing is a
+//! CPU tensor: [`CpuTensor`] has no values and every kernel hands its input to burn.
 
 pub mod exp;
 pub mod flow;
 pub mod gelu;
 pub mod softmax;
 
+#[cfg(feature = "cpu")]
 use burn::backend::flex::{FlexTensor, Layout};
+#[cfg(feature = "cpu")]
 use burn::backend::{BackendTensor, DispatchAutodiffContext, DispatchTensor, DispatchTensorKind};
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+#[cfg(feature = "cpu")]
+use burn::tensor::{Bytes, DType};
+use burn::tensor::{Shape, Tensor};
 
 /// What [`CpuTensor::take`] found.
 pub enum Taken<const D: usize> {
@@ -28,11 +35,13 @@ pub enum Taken<const D: usize> {
 }
 
 /// A float32 flex tensor taken out of a burn [`Tensor`], to be put back with [`CpuTensor::wrap`].
+#[cfg(feature = "cpu")]
 pub struct CpuTensor {
     tensor: FlexTensor,
     autodiff: DispatchAutodiffContext,
 }
 
+#[cfg(feature = "cpu")]
 impl CpuTensor {
     /// The flex primitive of `x` when it is a float32 CPU tensor outside autodiff; `x` back
     /// otherwise.
@@ -105,5 +114,37 @@ impl CpuTensor {
             kind: DispatchTensorKind::Flex(BackendTensor::Float(self.tensor)),
             autodiff: self.autodiff,
         })
+    }
+}
+
+/// Without the CPU backend there are no CPU tensors: this type has no values.
+#[cfg(not(feature = "cpu"))]
+pub enum CpuTensor {}
+
+#[cfg(not(feature = "cpu"))]
+impl CpuTensor {
+    /// Always `x` back: this build has no CPU backend.
+    pub fn take<const D: usize>(x: Tensor<D>) -> Taken<D> {
+        Taken::Other(Box::new(x))
+    }
+
+    pub fn shape(&self) -> &Shape {
+        match *self {}
+    }
+
+    pub fn values(&self) -> &[f32] {
+        match *self {}
+    }
+
+    pub fn map_in_place(self, _: impl FnOnce(&mut [f32])) -> Self {
+        match self {}
+    }
+
+    pub fn with_values(self, _: Vec<f32>, _: Shape) -> Self {
+        match self {}
+    }
+
+    pub fn wrap<const D: usize>(self) -> Tensor<D> {
+        match self {}
     }
 }

@@ -32,12 +32,10 @@ impl Engine {
             )));
         }
         #[cfg(target_arch = "wasm32")]
-        match &self.worker {
-            Ok(worker) => worker.send(request, tx),
-            Err(message) => {
-                let _ = tx.send(Reply::Failed(message.clone()));
-            }
-        }
+        self.request_with(request, move |reply| {
+            // A receiver dropped by the UI only means nobody waits for this any more.
+            let _ = tx.send(reply);
+        });
         rx
     }
 }
@@ -84,10 +82,37 @@ impl Engine {
 
 #[cfg(target_arch = "wasm32")]
 impl Engine {
-    /// Starts the engine in a dedicated Web Worker (`amflow-worker_loader.js`, beside the page).
-    pub fn worker(repaint: impl Fn() + 'static) -> Result<Self, EngineError> {
+    /// Starts the engine in dedicated Web Workers beside the page: the WebGPU worker
+    /// (`amflow-worker_loader.js`, the `gpu` build) when the page finds a WebGPU adapter, else
+    /// the CPU worker (`amflow-worker-cpu_loader.js`, the `cpu` build), so that a browser without
+    /// WebGPU never fetches the WebGPU module. `?backend=cpu` goes to the CPU worker at once;
+    /// `?backend=wgpu` to the WebGPU worker without the page's check. A WebGPU worker that finds
+    /// no adapter of its own says so and is replaced by the CPU worker. Requests wait until a
+    /// worker listens, so none is lost on the way.
+    pub fn worker(
+        backend: Option<crate::backend::BackendKind>,
+        repaint: impl Fn() + 'static,
+    ) -> Result<Self, EngineError> {
+        use crate::backend::BackendKind;
+        let start = match backend {
+            Some(BackendKind::Cpu) => web::Start::Cpu(" — the CPU was asked for"),
+            Some(BackendKind::Wgpu) => web::Start::Gpu,
+            None => web::Start::CheckAdapter,
+        };
         Ok(Self {
-            worker: Ok(std::rc::Rc::new(web::Worker::start(repaint)?)),
+            worker: Ok(std::rc::Rc::new(web::Worker::start(start, None, repaint)?)),
+        })
+    }
+
+    /// An engine in a worker running `script` (a worker module's loader, resolved against the
+    /// current script), named `name` (what the browser's tools show): a worker's own helper.
+    pub fn worker_at(script: &str, name: &str) -> Result<Self, EngineError> {
+        Ok(Self {
+            worker: Ok(std::rc::Rc::new(web::Worker::start(
+                web::Start::Script(script.to_string()),
+                Some(name),
+                || {},
+            )?)),
         })
     }
 
@@ -97,48 +122,68 @@ impl Engine {
             worker: Err(message),
         }
     }
+
+    /// Sends `request`; `sink` gets each of its replies as it arrives, on this thread.
+    pub fn request_with(&self, request: Request, sink: impl FnMut(Reply) + 'static) {
+        let mut sink: Box<dyn FnMut(Reply)> = Box::new(sink);
+        match &self.worker {
+            Ok(worker) => worker.send(request, sink),
+            Err(message) => sink(Reply::Failed(message.clone())),
+        }
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 mod web {
     //! The page's side of the worker: requests encoded and posted (their buffers transferred),
-    //! replies decoded and handed to the request's receiver. Requests sent before the worker
-    //! says it is listening wait here, since a worker drops messages that arrive before its
-    //! module has set its handler.
+    //! replies decoded and handed to the request's sink. Requests sent before the worker says it
+    //! is listening wait here, since a worker drops messages that arrive before its module has
+    //! set its handler. A WebGPU worker that finds no adapter says `no-gpu: <why>` instead; it
+    //! is replaced by the CPU worker, which gets the waiting requests.
 
     use std::cell::RefCell;
     use std::collections::HashMap;
     use std::rc::Rc;
-    use std::sync::mpsc::Sender;
 
     use js_sys::{Array, Uint8Array};
     use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::Closure;
-    use web_sys::{ErrorEvent, MessageEvent};
+    use web_sys::{ErrorEvent, MessageEvent, WorkerOptions};
 
     use super::super::EngineError;
     use super::super::protocol::{Envelope, Reply, Request, decode, encode};
 
-    /// The worker's script, written by trunk beside the page (`data-type="worker"` in
-    /// `web/index.html`).
-    const SCRIPT: &str = "./amflow-worker_loader.js";
+    /// The WebGPU worker's script, written by trunk beside the page (`data-type="worker"` in
+    /// `web/index.html`, the `gpu` build).
+    pub const GPU_SCRIPT: &str = "./amflow-worker_loader.js";
+    /// The CPU worker's script (the `cpu` build).
+    pub const CPU_SCRIPT: &str = "./amflow-worker-cpu_loader.js";
+
+    type Sink = Box<dyn FnMut(Reply)>;
 
     #[derive(Default)]
     struct State {
         next: u64,
-        waiting: HashMap<u64, Sender<Reply>>,
+        waiting: HashMap<u64, Sink>,
         /// Encoded requests held until the worker listens.
         queued: Vec<Uint8Array>,
         listening: bool,
         /// Why the worker is gone, once it is.
         failed: Option<EngineError>,
+        /// Added to the device's description: why the model is not on WebGPU, when it is not.
+        why_cpu: String,
+    }
+
+    struct Handlers {
+        _on_message: Closure<dyn FnMut(MessageEvent)>,
+        _on_error: Closure<dyn FnMut(ErrorEvent)>,
     }
 
     pub struct Worker {
-        worker: web_sys::Worker,
+        /// The running worker (replaced once when the WebGPU worker finds no adapter) and its
+        /// handlers.
+        current: Rc<RefCell<Option<(web_sys::Worker, Handlers)>>>,
         state: Rc<RefCell<State>>,
-        _on_message: Closure<dyn FnMut(MessageEvent)>,
-        _on_error: Closure<dyn FnMut(ErrorEvent)>,
     }
 
     fn post(worker: &web_sys::Worker, bytes: &Uint8Array) -> Result<(), EngineError> {
@@ -147,72 +192,212 @@ mod web {
             .map_err(|e| EngineError::Engine(crate::video::web::js_message(e)))
     }
 
-    impl Worker {
-        pub fn start(repaint: impl Fn() + 'static) -> Result<Self, EngineError> {
-            let worker = web_sys::Worker::new(SCRIPT).map_err(|e| {
-                EngineError::Engine(format!(
-                    "the model worker ({SCRIPT}) could not start: {}",
-                    crate::video::web::js_message(e)
-                ))
-            })?;
-            let state = Rc::new(RefCell::new(State::default()));
-            let repaint = Rc::new(repaint);
-            let (s, w, r) = (state.clone(), worker.clone(), repaint.clone());
-            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                let data = event.data();
-                let mut state = s.borrow_mut();
-                if data.as_string().as_deref() == Some("listening") {
-                    state.listening = true;
-                    for bytes in std::mem::take(&mut state.queued) {
-                        if let Err(e) = post(&w, &bytes) {
-                            web_sys::console::error_1(&format!("amflow: {e}").into());
-                        }
-                    }
-                    return;
-                }
-                let bytes = Uint8Array::new(&data).to_vec();
-                match decode::<Envelope<Reply>>(&bytes) {
-                    Ok(Envelope { id, message }) => {
+    type Current = Rc<RefCell<Option<(web_sys::Worker, Handlers)>>>;
+
+    /// Starts `script` as the current worker, its messages going to `state`.
+    fn launch(
+        script: &str,
+        name: Option<&str>,
+        current: &Current,
+        state: &Rc<RefCell<State>>,
+        repaint: &Rc<dyn Fn()>,
+    ) -> Result<(), EngineError> {
+        let options = WorkerOptions::new();
+        if let Some(name) = name {
+            options.set_name(name);
+        }
+        let worker = web_sys::Worker::new_with_options(script, &options).map_err(|e| {
+            EngineError::Engine(format!(
+                "the model worker ({script}) could not start: {}",
+                crate::video::web::js_message(e)
+            ))
+        })?;
+        let (s, c, r) = (state.clone(), current.clone(), repaint.clone());
+        let name = name.map(str::to_string);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let data = event.data();
+            if let Some(text) = data.as_string() {
+                on_text(&text, name.as_deref(), &c, &s, &r);
+                return;
+            }
+            let bytes = Uint8Array::new(&data).to_vec();
+            match decode::<Envelope<Reply>>(&bytes) {
+                Ok(Envelope { id, message }) => {
+                    let (sink, message) = {
+                        let mut state = s.borrow_mut();
+                        let message = match message {
+                            Reply::Started { description, gpu } => Reply::Started {
+                                description: description + &state.why_cpu,
+                                gpu,
+                            },
+                            other => other,
+                        };
+                        (state.waiting.remove(&id), message)
+                    };
+                    // The sink runs with the state released: it may send the next request.
+                    if let Some(mut sink) = sink {
                         let last = message.is_final();
-                        if let Some(tx) = state.waiting.get(&id) {
-                            let _ = tx.send(message);
-                        }
-                        if last {
-                            state.waiting.remove(&id);
+                        sink(message);
+                        if !last {
+                            s.borrow_mut().waiting.insert(id, sink);
                         }
                     }
-                    Err(e) => web_sys::console::error_1(&format!("amflow: {e}").into()),
                 }
-                drop(state);
+                Err(e) => web_sys::console::error_1(&format!("amflow: {e}").into()),
+            }
+            r();
+        });
+        let (s, r) = (state.clone(), repaint.clone());
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            let message =
+                EngineError::Engine(format!("the model worker failed: {}", event.message()));
+            web_sys::console::error_1(&format!("amflow: {message}").into());
+            fail(&s, message);
+            r();
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        let handlers = Handlers {
+            _on_message: on_message,
+            _on_error: on_error,
+        };
+        if let Some((old, _)) = current.borrow_mut().replace((worker, handlers)) {
+            old.terminate();
+        }
+        Ok(())
+    }
+
+    /// The worker is gone: every request waiting and every later one is answered with `why`.
+    fn fail(state: &Rc<RefCell<State>>, why: EngineError) {
+        let waiting: Vec<Sink> = {
+            let mut state = state.borrow_mut();
+            state.failed = Some(why.clone());
+            state.waiting.drain().map(|(_, f)| f).collect()
+        };
+        for mut f in waiting {
+            f(Reply::Failed(why.clone()));
+        }
+    }
+
+    /// A worker's text message: `listening` (post what waits), or `no-gpu: <why>` from the
+    /// WebGPU worker (start the CPU worker instead).
+    fn on_text(
+        text: &str,
+        name: Option<&str>,
+        current: &Current,
+        state: &Rc<RefCell<State>>,
+        repaint: &Rc<dyn Fn()>,
+    ) {
+        if text == "listening" {
+            let queued = {
+                let mut state = state.borrow_mut();
+                state.listening = true;
+                std::mem::take(&mut state.queued)
+            };
+            if let Some((worker, _)) = current.borrow().as_ref() {
+                for bytes in queued {
+                    if let Err(e) = post(worker, &bytes) {
+                        web_sys::console::error_1(&format!("amflow: {e}").into());
+                    }
+                }
+            }
+        } else if let Some(why) = text.strip_prefix("no-gpu: ") {
+            web_sys::console::warn_1(&format!("amflow: {why}; the model runs on the CPU").into());
+            state.borrow_mut().why_cpu = format!(" — no WebGPU adapter for the model ({why})");
+            // Not from inside this worker's own handler: the old worker and its handlers are
+            // dropped by the switch.
+            let (c, s, r, name) = (
+                current.clone(),
+                state.clone(),
+                repaint.clone(),
+                name.map(str::to_string),
+            );
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = launch(CPU_SCRIPT, name.as_deref(), &c, &s, &r) {
+                    fail(&s, e);
+                }
                 r();
             });
-            let (s, r) = (state.clone(), repaint);
-            let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-                let message =
-                    EngineError::Engine(format!("the model worker failed: {}", event.message()));
-                web_sys::console::error_1(&format!("amflow: {message}").into());
-                let mut state = s.borrow_mut();
-                for (_, tx) in state.waiting.drain() {
-                    let _ = tx.send(Reply::Failed(message.clone()));
+        }
+    }
+
+    /// Which worker to start.
+    pub enum Start {
+        /// The WebGPU worker.
+        Gpu,
+        /// The CPU worker, with why (added to the device's description).
+        Cpu(&'static str),
+        /// The WebGPU worker if the page finds an adapter, else the CPU worker.
+        CheckAdapter,
+        /// A given script.
+        Script(String),
+    }
+
+    /// Whether the page's `navigator.gpu` hands out an adapter; `Err(why)` when not.
+    async fn webgpu_adapter() -> Result<(), String> {
+        let gpu = js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+            .and_then(|n| js_sys::Reflect::get(&n, &"gpu".into()))
+            .ok()
+            .filter(|g| !g.is_undefined() && !g.is_null())
+            .ok_or("this browser has no WebGPU")?;
+        let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or("this browser's WebGPU has no requestAdapter")?;
+        let promise = request
+            .call0(&gpu)
+            .ok()
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+            .ok_or("requestAdapter failed")?;
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => Ok(()),
+            Ok(_) => Err("no WebGPU adapter".into()),
+            Err(e) => Err(crate::video::web::js_message(e)),
+        }
+    }
+
+    impl Worker {
+        pub fn start(
+            start: Start,
+            name: Option<&str>,
+            repaint: impl Fn() + 'static,
+        ) -> Result<Self, EngineError> {
+            let state = Rc::new(RefCell::new(State::default()));
+            let current: Current = Rc::new(RefCell::new(None));
+            let repaint: Rc<dyn Fn()> = Rc::new(repaint);
+            match start {
+                Start::Gpu => launch(GPU_SCRIPT, name, &current, &state, &repaint)?,
+                Start::Script(script) => launch(&script, name, &current, &state, &repaint)?,
+                Start::Cpu(why) => {
+                    state.borrow_mut().why_cpu = why.to_string();
+                    launch(CPU_SCRIPT, name, &current, &state, &repaint)?;
                 }
-                state.failed = Some(message);
-                drop(state);
-                r();
-            });
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-            Ok(Self {
-                worker,
-                state,
-                _on_message: on_message,
-                _on_error: on_error,
-            })
+                Start::CheckAdapter => {
+                    let (c, s, r) = (current.clone(), state.clone(), repaint.clone());
+                    let name = name.map(str::to_string);
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let script = match webgpu_adapter().await {
+                            Ok(()) => GPU_SCRIPT,
+                            Err(why) => {
+                                s.borrow_mut().why_cpu = format!(" — {why}");
+                                CPU_SCRIPT
+                            }
+                        };
+                        if let Err(e) = launch(script, name.as_deref(), &c, &s, &r) {
+                            fail(&s, e);
+                        }
+                        r();
+                    });
+                }
+            }
+            Ok(Self { current, state })
         }
 
-        pub fn send(&self, request: Request, tx: Sender<Reply>) {
+        pub fn send(&self, request: Request, mut sink: Sink) {
             let mut state = self.state.borrow_mut();
-            if let Some(message) = &state.failed {
-                let _ = tx.send(Reply::Failed(message.clone()));
+            if let Some(message) = state.failed.clone() {
+                drop(state);
+                sink(Reply::Failed(message));
                 return;
             }
             let id = state.next;
@@ -223,24 +408,34 @@ mod web {
             }) {
                 Ok(bytes) => Uint8Array::from(bytes.as_slice()),
                 Err(e) => {
-                    let _ = tx.send(Reply::Failed(e));
+                    drop(state);
+                    sink(Reply::Failed(e));
                     return;
                 }
             };
-            state.waiting.insert(id, tx);
+            state.waiting.insert(id, sink);
             if !state.listening {
                 state.queued.push(bytes);
-            } else if let Err(e) = post(&self.worker, &bytes)
-                && let Some(tx) = state.waiting.remove(&id)
+                return;
+            }
+            let posted = match self.current.borrow().as_ref() {
+                Some((worker, _)) => post(worker, &bytes),
+                None => Err(EngineError::Engine("the model worker is gone".into())),
+            };
+            if let Err(e) = posted
+                && let Some(mut sink) = state.waiting.remove(&id)
             {
-                let _ = tx.send(Reply::Failed(e));
+                drop(state);
+                sink(Reply::Failed(e));
             }
         }
     }
 
     impl Drop for Worker {
         fn drop(&mut self) {
-            self.worker.terminate();
+            if let Some((worker, _)) = self.current.borrow_mut().take() {
+                worker.terminate();
+            }
         }
     }
 }

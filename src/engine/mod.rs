@@ -8,10 +8,11 @@
 //!
 //! In the browser this keeps the page's thread free while a model runs (a ViT-S pair on the
 //! CPU fallback takes seconds), and keeps burn, cubecl and the model out of the page's own
-//! module: the page draws at once, and the worker's module loads beside it. The worker picks
-//! its own device (WebGPU where the browser has it in workers, else burn's CPU backend) and
-//! fetches the model files itself ([`fetch`], through the Cache API, checked against the
-//! page's manifest).
+//! module: the page draws at once, and the worker's module loads beside it. There are two
+//! worker modules, one per backend ([`Engine::worker`] picks): the WebGPU worker (built with
+//! `gpu`, no flex in it) and the CPU worker (built with `cpu`, no cubecl), which runs a pair's
+//! two backbone passes on two cores with a helper worker ([`helper`]). A worker fetches the
+//! model files itself ([`fetch`], through the Cache API, checked against the page's manifest).
 
 //!
 //! The service, the loading and the worker's loop need the `model` feature; the client and the
@@ -22,6 +23,8 @@ mod client;
 mod error;
 #[cfg(all(target_arch = "wasm32", feature = "model"))]
 pub mod fetch;
+#[cfg(feature = "model")]
+pub mod helper;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod hub;
 #[cfg(feature = "model")]
@@ -36,8 +39,8 @@ pub mod worker;
 pub use client::{Engine, Replies};
 pub use error::EngineError;
 pub use protocol::{
-    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
-    WireFrame,
+    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, PairWork, Reply,
+    Request, WireFrame, WireSignals,
 };
 #[cfg(feature = "model")]
 pub use service::Service;

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{PairAnalysis, PairData};
-use crate::backend::BackendKind;
 use crate::classifier::ClassifierConfig;
 use crate::maps::PatchFlow;
 use crate::maps::ranking::BlockScore;
@@ -106,12 +105,10 @@ impl WireFrame {
 /// A request to the engine.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Request {
-    /// Picks where the model runs (the worker: WebGPU when the browser has it, else the CPU;
-    /// `Some(Cpu)` keeps it on the CPU). Natively the device is chosen with the UI's.
-    Start {
-        /// What the user asked for.
-        backend: Option<BackendKind>,
-    },
+    /// Says where the model runs. The device is opened before the first request: natively
+    /// with the UI's GPU, in the browser by the worker the page started (see
+    /// [`super::Engine::worker`]).
+    Start,
     /// Loads a backbone (replacing the one loaded, and dropping the classifier).
     LoadBackbone(BackboneSource),
     /// Every block's AM flow for frames `t` and `t+k`, short side resized to `size`.
@@ -133,6 +130,30 @@ pub enum Request {
         /// The pair's flows (only the column sums are read).
         data: PairData,
     },
+    /// One frame's attention signals from the loaded backbone: what a CPU worker asks of its
+    /// helper, so that a pair's two backbone passes run on two cores.
+    Signals {
+        /// The frame exactly as the backbone takes it (resized and cropped to whole patches).
+        frame: WireFrame,
+    },
+}
+
+/// One frame's attention signals as they travel ([`crate::flow::FrameSignals`] read back),
+/// float32 little-endian bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireSignals {
+    /// Blocks.
+    pub blocks: usize,
+    /// Heads per block.
+    pub heads: usize,
+    /// Tokens (CLS, registers, patches).
+    pub tokens: usize,
+    /// Every block's attention logits `[L, H, N, N]`.
+    #[serde(with = "serde_bytes")]
+    pub logits: Vec<u8>,
+    /// Every block's column sums `[L, H, N]`.
+    #[serde(with = "serde_bytes")]
+    pub colsum: Vec<u8>,
 }
 
 /// What the engine says.
@@ -164,6 +185,8 @@ pub enum Reply {
     Classified(Result<Vec<(String, f32)>, EngineError>),
     /// The aligned flow of each AM block, `(block index, flow)`.
     AlignedFlows(Result<Vec<(usize, PatchFlow)>, EngineError>),
+    /// A frame's attention signals.
+    Signals(Result<WireSignals, EngineError>),
     /// The request could not be carried out at all (the engine is gone, or a message could not
     /// be encoded).
     Failed(EngineError),
@@ -188,6 +211,7 @@ impl Reply {
             Self::ClassifierLoaded(_) => "ClassifierLoaded",
             Self::Classified(_) => "Classified",
             Self::AlignedFlows(_) => "AlignedFlows",
+            Self::Signals(_) => "Signals",
         };
         EngineError::Unexpected {
             got: name.to_string(),
@@ -229,13 +253,23 @@ pub struct AnalysedPair {
     pub blocks: Vec<PatchFlow>,
     /// Every block's score.
     pub scores: Vec<BlockScore>,
+    /// The engine's own work on it.
+    pub work: PairWork,
+}
+
+/// The engine's own work on a pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PairWork {
     /// Seconds from the request's arrival to the flows read back.
     pub seconds: f64,
+    /// Whether the second frame's backbone pass ran in the page's CPU worker's helper, on
+    /// another core ([`super::helper`]).
+    pub helper: bool,
 }
 
 impl AnalysedPair {
     /// Packs an analysis.
-    pub fn new(analysis: PairAnalysis, seconds: f64) -> Self {
+    pub fn new(analysis: PairAnalysis, work: PairWork) -> Self {
         let PairAnalysis {
             frames,
             grid,
@@ -249,12 +283,12 @@ impl AnalysedPair {
             data,
             blocks,
             scores,
-            seconds,
+            work,
         }
     }
 
-    /// Unpacks it: the analysis and its seconds.
-    pub fn into_analysis(self) -> Result<(PairAnalysis, f64), EngineError> {
+    /// Unpacks it: the analysis and the work it took.
+    pub fn into_analysis(self) -> Result<(PairAnalysis, PairWork), EngineError> {
         let [a, b] = self.frames;
         Ok((
             PairAnalysis {
@@ -267,7 +301,7 @@ impl AnalysedPair {
                 blocks: self.blocks,
                 scores: self.scores,
             },
-            self.seconds,
+            self.work,
         ))
     }
 }

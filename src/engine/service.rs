@@ -9,12 +9,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::EngineError;
 use super::load;
 use super::protocol::{
-    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, Reply, Request,
-    WireFrame,
+    AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, PairWork, Reply,
+    Request, WireFrame, WireSignals,
 };
 use crate::analysis::{PairAnalysis, PairData, read_back};
 use crate::classifier::AmClassifier;
-use crate::flow::FrameCache;
+use crate::flow::{FrameCache, frame_signals};
 use crate::maps::PatchFlow;
 use crate::model::Dinov2;
 use crate::video::Frame;
@@ -34,6 +34,10 @@ pub struct Service {
     /// The last frames' backbone passes, reused by the next pairs that hold them (stepping
     /// through a clip's consecutive pairs, or a live stream); emptied with a new backbone.
     frames: Option<FrameCache>,
+    /// The page's CPU worker's helper, which runs the second frame of a fresh pair on another
+    /// core ([`super::helper`]); started with the first backbone.
+    #[cfg(target_arch = "wasm32")]
+    helper: Option<super::helper::Helper>,
 }
 
 /// Frames kept by the service: consecutive pairs need 2; 4 also serves stepping back and
@@ -53,16 +57,13 @@ impl Service {
     /// Carries out `request`, telling `emit` what happens: any progress, then one final reply.
     pub async fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Reply)) {
         let reply = match request {
-            Request::Start { backend } => {
-                if self.device.is_none() {
-                    self.device = Some(start(backend).await);
-                }
-                let (description, gpu) = self
-                    .device
-                    .as_ref()
-                    .map_or((String::new(), false), |(_, d, g)| (d.clone(), *g));
-                Reply::Started { description, gpu }
-            }
+            Request::Start => match &self.device {
+                Some((_, description, gpu)) => Reply::Started {
+                    description: description.clone(),
+                    gpu: *gpu,
+                },
+                None => Reply::Failed(EngineError::NotStarted),
+            },
             Request::LoadBackbone(source) => {
                 Reply::BackboneLoaded(self.load_backbone(source, emit).await)
             }
@@ -72,6 +73,7 @@ impl Service {
             }
             Request::Classify { frames } => Reply::Classified(self.classify(frames).await),
             Request::Aligned { data } => Reply::AlignedFlows(self.aligned(data).await),
+            Request::Signals { frame } => Reply::Signals(self.signals(frame).await),
         };
         emit(reply);
     }
@@ -106,7 +108,46 @@ impl Service {
             seconds: start.elapsed().as_secs_f64(),
         };
         self.backbone = Some((Arc::new(model), name));
+        #[cfg(target_arch = "wasm32")]
+        self.start_helper(source);
         Ok(info)
+    }
+
+    /// On the page's CPU worker (not a helper itself), the helper with the same backbone.
+    #[cfg(target_arch = "wasm32")]
+    fn start_helper(&mut self, source: BackboneSource) {
+        use super::helper::Helper;
+        let on_cpu = matches!(self.device, Some((_, _, false)));
+        if !on_cpu || Helper::is_helper() {
+            return;
+        }
+        if self.helper.is_none() {
+            match Helper::start() {
+                Ok(helper) => self.helper = Some(helper),
+                Err(e) => {
+                    web_sys::console::warn_1(
+                        &format!("amflow: no helper worker ({e}); pairs run on one core").into(),
+                    );
+                    return;
+                }
+            }
+        }
+        if let Some(helper) = &self.helper {
+            helper.load_backbone(source);
+        }
+    }
+
+    /// One frame's signals, the frame as the backbone takes it: what a helper does.
+    async fn signals(&self, frame: WireFrame) -> Result<WireSignals, EngineError> {
+        let (backbone, _) = self.backbone()?;
+        let device = self.device()?;
+        let frame = frame.into_frame()?;
+        let pixels = Tensor::<4>::from_data(
+            crate::video::preprocess::normalise(std::slice::from_ref(&frame)),
+            &device,
+        ); // [1, 3, H, W]
+        let signals = frame_signals(&backbone, pixels).map_err(EngineError::model)?;
+        super::helper::to_wire(signals).await
     }
 
     async fn analyse(
@@ -122,10 +163,26 @@ impl Service {
         let cache = self
             .frames
             .get_or_insert_with(|| FrameCache::new(KEPT_FRAMES));
-        let analysis = PairAnalysis::run_cached(&backbone, [&a, &b], size, &device, cache)
-            .await
-            .map_err(EngineError::model)?;
-        Ok(AnalysedPair::new(analysis, start.elapsed().as_secs_f64()))
+        // The page's CPU worker sends the second frame to its helper; natively the backend's
+        // own threads use the cores.
+        let helper = std::cell::Cell::new(false);
+        #[cfg(target_arch = "wasm32")]
+        let elsewhere = |frame: &Frame| {
+            let pending = self.helper.as_ref().map(|h| h.signals(frame, &device));
+            helper.set(pending.is_some());
+            pending
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        let elsewhere = |_: &Frame| None::<std::future::Ready<Option<crate::flow::FrameSignals>>>;
+        let analysis =
+            PairAnalysis::run_cached_with(&backbone, [&a, &b], size, &device, cache, elsewhere)
+                .await
+                .map_err(EngineError::model)?;
+        let work = PairWork {
+            seconds: start.elapsed().as_secs_f64(),
+            helper: helper.get(),
+        };
+        Ok(AnalysedPair::new(analysis, work))
     }
 
     async fn load_classifier(
@@ -219,36 +276,5 @@ impl Service {
             .zip(values.chunks(n * d))
             .map(|(block, v)| (block, PatchFlow::from_tokens(v, d, prefix)))
             .collect())
-    }
-}
-
-/// The device the worker's model runs on: WebGPU when the browser offers it to workers (and
-/// the user did not ask for the CPU), else burn's CPU backend.
-async fn start(backend: Option<crate::backend::BackendKind>) -> (Device, String, bool) {
-    use crate::backend::BackendKind;
-    let cpu = |why: &str| (Device::flex(), format!("CPU (burn flex){why}"), false);
-    if backend == Some(BackendKind::Cpu) {
-        return cpu("");
-    }
-    match Device::wgpu_options().init_with_setup_async().await {
-        Ok((device, setup)) => {
-            let info = setup.adapter.get_info();
-            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
-            let name = if info.name.is_empty() {
-                "the browser's adapter".to_string()
-            } else {
-                info.name
-            };
-            (
-                device,
-                format!(
-                    "GPU: {name} ({:?}{})",
-                    info.backend,
-                    if software { ", software" } else { "" }
-                ),
-                true,
-            )
-        }
-        Err(e) => cpu(&format!(" — no WebGPU adapter for the model ({e})")),
     }
 }

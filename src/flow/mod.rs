@@ -10,6 +10,8 @@ pub mod aligned;
 pub mod kernel;
 pub mod stream;
 pub mod vanilla;
+#[cfg(feature = "gpu")]
+pub mod wgsl;
 
 use burn::tensor::Tensor;
 

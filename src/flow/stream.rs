@@ -115,6 +115,18 @@ impl FrameCache {
         Ok(signals)
     }
 
+    /// Whether the signals under `key` are kept.
+    pub fn contains(&self, key: u64) -> bool {
+        self.entries.iter().any(|(k, _)| *k == key)
+    }
+
+    /// Keeps `signals`, computed elsewhere, under `key`, counted as computed.
+    pub fn insert_computed(&mut self, key: u64, signals: FrameSignals) {
+        self.computed += 1;
+        self.entries.retain(|(k, _)| *k != key);
+        self.insert(key, signals);
+    }
+
     fn insert(&mut self, key: u64, signals: FrameSignals) {
         if self.capacity == 0 {
             return;

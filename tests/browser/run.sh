@@ -10,9 +10,11 @@
 #   4. the demo, then vtest-2s.webm chosen with the "open a clip…" button's file picker;
 #   5. the maps: ?backbone=tiny-dinov2/ (the demo clip) on WebGPU, waiting for "maps-ready"
 #      and checking that the first map in the screenshot is a picture, not a blank;
-#   6. the same in a browser without WebGPU: the page draws with WebGL and the model runs on
-#      the CPU fallback (<body data-amflow-compute="cpu">);
-#      both of these run the model in the page's worker, and must report the pair's time and
+#   6. the same in a browser without WebGPU: the page draws with WebGL and the model runs in
+#      the CPU worker (<body data-amflow-compute="cpu">), its helper worker running one frame
+#      of the pair, and without fetching the WebGPU worker's module; then ?backend=wgpu there,
+#      whose WebGPU worker finds no adapter and hands over to the CPU worker;
+#      all of these run the model in the page's workers, and must report the pair's time and
 #      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
 #   7. ?camera with Chromium's fake camera: live maps with a rate (data-amflow-live-rate), and
 #      the messages for no camera and for a refused permission;
@@ -77,16 +79,33 @@ for mode in drop pick; do
     status=1
   fi
 done
-# name | NO_WEBGPU | where the model must run
-for run in "maps|0|gpu" "maps-cpu|1|cpu"; do
-  IFS='|' read -r name nowebgpu compute <<<"$run"
-  page="index.html?backbone=tiny-dinov2/"
-  marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"][data-amflow-maps-ms][data-amflow-longest-task-ms]"
+# name | NO_WEBGPU | URL parameters | where the model must run | the worker module that must be
+# fetched | the one that must not be | the pair's marker
+#  - maps: WebGPU (SwiftShader) in the WebGPU worker;
+#  - maps-cpu: no WebGPU adapter on the page, so the CPU worker alone (the WebGPU module is never
+#    fetched), its pair split with its helper worker (data-amflow-pair-helper="1");
+#  - maps-cpu-fallback: ?backend=wgpu skips the page's check, the WebGPU worker finds no adapter
+#    and hands over to the CPU worker.
+for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm|[data-amflow-pair-helper=\"0\"]" \
+           "maps-cpu|1||cpu|amflow-worker-cpu_bg.wasm|amflow-worker_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
+           "maps-cpu-fallback|1|&backend=wgpu|cpu|amflow-worker-cpu_bg.wasm||"; do
+  IFS='|' read -r name nowebgpu params compute fetched unfetched pair <<<"$run"
+  page="index.html?backbone=tiny-dinov2/$params"
+  marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"][data-amflow-maps-ms][data-amflow-longest-task-ms]$pair"
   echo "::: browser: $page, WebGPU off: $nowebgpu (waiting for $marker)"
+  before=$(wc -l <"$OUT/requests.log")
   if ! (cd "$HERE" && UDD_PARENT="$OUT" NO_WEBGPU=$nowebgpu VIEWPORT=1280x900 CHECK_MAPS=1 \
       node shot.mjs "http://127.0.0.1:$PORT/$page" "$OUT/$name.png" "$marker" 240000); then
     echo "browser run '$name' failed (screenshot: $OUT/$name.png)"
     status=1
+  fi
+  # Each run has a fresh profile, so whatever module it used came from the server.
+  requests=$(tail -n +"$((before + 1))" "$OUT/requests.log")
+  if ! grep -q "GET /$fetched " <<<"$requests"; then
+    echo "browser run '$name' did not fetch $fetched"; status=1
+  fi
+  if [ -n "$unfetched" ] && grep -q "GET /$unfetched " <<<"$requests"; then
+    echo "browser run '$name' fetched $unfetched, which it does not run"; status=1
   fi
 done
 # The camera (?camera): Chromium's fake camera (a moving test pattern) reaching live maps with a
