@@ -56,7 +56,7 @@ impl Loading {
     /// Shows the spinner and the download's progress.
     pub fn ui(&self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            ui.spinner();
+            super::busy::busy(ui);
             ui.label(if self.fetched {
                 "building the backbone…"
             } else {

@@ -356,7 +356,7 @@ impl ClipPanel {
     fn live_ui(&mut self, ui: &mut egui::Ui) {
         if self.opening_live.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label("starting the camera…");
             });
         }
@@ -557,7 +557,7 @@ impl ClipPanel {
         );
         if self.opening.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label("opening the clip…");
             });
         }
@@ -604,7 +604,7 @@ impl ClipPanel {
         }
         if self.pending.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label("decoding…");
             });
         }

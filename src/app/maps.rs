@@ -428,13 +428,13 @@ impl MapsPanel {
         });
         if self.look.aligned && self.aligned_job.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label("running the aligning encoders…");
             });
         }
         if self.job.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label("computing the AM flow of every block…");
             });
         }

@@ -10,6 +10,7 @@
 
 pub mod backbone;
 pub(crate) mod background;
+mod busy;
 pub mod clip;
 mod error;
 mod export;

@@ -179,7 +179,7 @@ impl PredictPanel {
         }
         if self.building.is_some() || self.frames.is_some() || self.running.is_some() {
             ui.horizontal(|ui| {
-                ui.spinner();
+                super::busy::busy(ui);
                 ui.label(if self.building.is_some() {
                     "loading the checkpoint…"
                 } else if self.frames.is_some() {

@@ -165,8 +165,8 @@ mod web {
     struct State {
         next: u64,
         waiting: HashMap<u64, Sink>,
-        /// Encoded requests held until the worker listens.
-        queued: Vec<Uint8Array>,
+        /// Encoded requests held until the worker listens, by number.
+        queued: Vec<(u64, Uint8Array)>,
         listening: bool,
         /// Why the worker is gone, once it is.
         failed: Option<EngineError>,
@@ -294,11 +294,18 @@ mod web {
                 state.listening = true;
                 std::mem::take(&mut state.queued)
             };
+            let mut unsent = Vec::new();
             if let Some((worker, _)) = current.borrow().as_ref() {
-                for bytes in queued {
+                for (id, bytes) in queued {
                     if let Err(e) = post(worker, &bytes) {
-                        web_sys::console::error_1(&format!("amflow: {e}").into());
+                        unsent.push((id, e));
                     }
+                }
+            }
+            for (id, e) in unsent {
+                let sink = state.borrow_mut().waiting.remove(&id);
+                if let Some(mut sink) = sink {
+                    sink(Reply::Failed(e));
                 }
             }
         } else if let Some(why) = text.strip_prefix("no-gpu: ") {
@@ -415,7 +422,7 @@ mod web {
             };
             state.waiting.insert(id, sink);
             if !state.listening {
-                state.queued.push(bytes);
+                state.queued.push((id, bytes));
                 return;
             }
             let posted = match self.current.borrow().as_ref() {

@@ -1,6 +1,8 @@
 // The published page's load as a user meets it, in headless Chromium with a fresh profile:
 // bytes fetched before the first frame, first frame, the default weights fetched, the first
-// pair's maps on screen, the pair's time and the longest main-thread task while it computed.
+// pair's maps on screen, the pair's time and the longest main-thread task while it computed;
+// then a second pair that shares no frame with the first (a click far along the "frame t"
+// slider), the one a user meets when stepping through a clip, with the same figures.
 // For BENCHMARKS.md; not a test (nothing here is asserted).
 // usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback
 import { chromium } from 'playwright-core';
@@ -37,13 +39,22 @@ for (let run = 0; run < Number(runs); run++) {
   const maps = Date.now() - t0;
   await page.waitForTimeout(500);
   const said = await page.evaluate(() => ({ ...document.body.dataset }));
+  // The second pair: frame t near the slider's far end (the demo clip: t ≈ 31).
+  await page.waitForTimeout(1000);
+  await page.mouse.click(Number(process.env.SLIDER_X || 90), Number(process.env.SLIDER_Y || 80));
+  await page.waitForFunction(b => document.body.dataset.amflow === 'maps-ready' && document.body.dataset.amflowMapsMs !== b, said.amflowMapsMs, { timeout: 600000, polling: 100 });
+  await page.waitForTimeout(500);
+  const second = await page.evaluate(() => ({ ...document.body.dataset }));
   const before = responses.filter(r => r.at <= firstFrame).reduce((n, r) => n + r.bytes, 0);
   const wasm = responses.filter(r => r.url.endsWith('.wasm')).map(r => `${path.basename(new URL(r.url).pathname)} ${(r.bytes / 1e6).toFixed(1)} MB`);
   console.log(JSON.stringify({
     run, compute: said.amflowCompute, state: said.amflow, error: said.amflowError,
     bytes_before_first_frame_mb: +(before / 1e6).toFixed(2), first_frame_ms: firstFrame,
     weights_fetched_ms: fetched, first_maps_ms: maps,
-    pair_ms: Number(said.amflowMapsMs), pair_model_ms: Number(said.amflowPairModelMs), longest_task_ms: Number(said.amflowLongestTaskMs), wasm,
+    pair_ms: Number(said.amflowMapsMs), pair_model_ms: Number(said.amflowPairModelMs), longest_task_ms: Number(said.amflowLongestTaskMs),
+    helper: said.amflowPairHelper,
+    second_pair_ms: Number(second.amflowMapsMs), second_pair_model_ms: Number(second.amflowPairModelMs),
+    second_longest_task_ms: Number(second.amflowLongestTaskMs), second_helper: second.amflowPairHelper, wasm,
   }));
   await ctx.close();
   fs.rmSync(udd, { recursive: true, force: true });
