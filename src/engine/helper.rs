@@ -19,6 +19,7 @@ use super::EngineError;
 use super::protocol::WireSignals;
 use crate::analysis::read_back;
 use crate::flow::FrameSignals;
+use crate::model::weights::widen::f32_le;
 
 /// `signals` read back and packed: every block's logits `[L, H, N, N]` and column sums
 /// `[L, H, N]` as float32 little-endian bytes.
@@ -35,7 +36,14 @@ pub async fn to_wire(signals: FrameSignals) -> Result<WireSignals, EngineError> 
     let flat = |ts: Vec<Tensor<1>>| Tensor::cat(ts, 0);
     let logits = flat(logits.into_iter().map(|t| t.flatten(0, 3)).collect());
     let colsum = flat(colsum.into_iter().map(|t| t.flatten(0, 2)).collect());
-    let bytes = |v: Vec<f32>| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    // Little-endian bytes in one copy, the inverse of `widen::f32_le` (which reads them back).
+    let bytes = |mut v: Vec<f32>| -> Vec<u8> {
+        if cfg!(target_endian = "big") {
+            v.iter_mut()
+                .for_each(|x| *x = f32::from_bits(x.to_bits().to_le()));
+        }
+        bytemuck::cast_slice(&v).to_vec()
+    };
     Ok(WireSignals {
         blocks,
         heads,
@@ -66,23 +74,18 @@ pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, Eng
             colsum.len()
         )));
     }
-    let floats = |b: &[u8]| -> Vec<f32> {
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect()
-    };
-    let logits = floats(&logits)
-        .chunks_exact(per_logits)
-        .map(|v| {
+    let logits = logits
+        .chunks_exact(per_logits * 4)
+        .map(|b| {
             Tensor::<4>::from_data(
-                TensorData::new(v.to_vec(), [1, heads, tokens, tokens]),
+                TensorData::new(f32_le(b), [1, heads, tokens, tokens]),
                 device,
             )
         })
         .collect();
-    let colsum = floats(&colsum)
-        .chunks_exact(per_colsum)
-        .map(|v| Tensor::<3>::from_data(TensorData::new(v.to_vec(), [1, heads, tokens]), device))
+    let colsum = colsum
+        .chunks_exact(per_colsum * 4)
+        .map(|b| Tensor::<3>::from_data(TensorData::new(f32_le(b), [1, heads, tokens]), device))
         .collect();
     Ok(FrameSignals { logits, colsum })
 }

@@ -307,8 +307,9 @@ fn load_block(
 /// Little-endian safetensors bytes to f32, in bulk: one copy (`bytemuck`) and, for half
 /// precision, `half`'s slice conversion (SIMD where the CPU has it). Element-by-element
 /// `from_le_bytes` loops were the slowest part of loading ViT-S (most of a second in the
-/// development build), which also blocked the web page.
-mod widen {
+/// development build), which also blocked the web page. The page's workers read the frames'
+/// signals they hand each other with the same functions (`engine::helper`).
+pub(crate) mod widen {
     use half::slice::HalfFloatSliceExt;
 
     /// `bytes` holds whole little-endian f32 values (safetensors checks the length).
