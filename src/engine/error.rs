@@ -7,9 +7,6 @@ use serde::{Deserialize, Serialize};
 /// A request the engine could not carry out.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum EngineError {
-    /// A request that needs a device came before [`super::Request::Start`].
-    #[error("the engine has not been started")]
-    NotStarted,
     /// A request that needs the backbone came before one loaded.
     #[error("no backbone is loaded")]
     NoBackbone,

@@ -24,10 +24,14 @@ use crate::video::preprocess::{Crop, Preprocess};
 const TOP: usize = 5;
 
 /// The models and the device they run on.
-#[derive(Default)]
 pub struct Service {
-    /// The device, and how it is described to the user with whether it is a GPU.
-    device: Option<(Device, String, bool)>,
+    /// The device, opened before the service is made (natively with the UI's GPU, in the
+    /// browser by the worker before it listens).
+    device: Device,
+    /// How the device is described to the user.
+    description: String,
+    /// Whether the device is a GPU.
+    gpu: bool,
     /// The backbone and its name.
     backbone: Option<(Arc<Dinov2>, String)>,
     classifier: Option<Arc<AmClassifier>>,
@@ -49,20 +53,23 @@ impl Service {
     /// `description`.
     pub fn new(device: Device, description: String, gpu: bool) -> Self {
         Self {
-            device: Some((device, description, gpu)),
-            ..Self::default()
+            device,
+            description,
+            gpu,
+            backbone: None,
+            classifier: None,
+            frames: None,
+            #[cfg(target_arch = "wasm32")]
+            helper: None,
         }
     }
 
     /// Carries out `request`, telling `emit` what happens: any progress, then one final reply.
     pub async fn handle(&mut self, request: Request, emit: &mut dyn FnMut(Reply)) {
         let reply = match request {
-            Request::Start => match &self.device {
-                Some((_, description, gpu)) => Reply::Started {
-                    description: description.clone(),
-                    gpu: *gpu,
-                },
-                None => Reply::Failed(EngineError::NotStarted),
+            Request::Start => Reply::Started {
+                description: self.description.clone(),
+                gpu: self.gpu,
             },
             Request::LoadBackbone(source) => {
                 Reply::BackboneLoaded(self.load_backbone(source, emit).await)
@@ -78,13 +85,6 @@ impl Service {
         emit(reply);
     }
 
-    fn device(&self) -> Result<Device, EngineError> {
-        self.device
-            .as_ref()
-            .map(|(d, ..)| d.clone())
-            .ok_or(EngineError::NotStarted)
-    }
-
     fn backbone(&self) -> Result<(Arc<Dinov2>, String), EngineError> {
         self.backbone.clone().ok_or(EngineError::NoBackbone)
     }
@@ -95,7 +95,7 @@ impl Service {
         emit: &mut dyn FnMut(Reply),
     ) -> Result<BackboneInfo, EngineError> {
         let start = web_time::Instant::now();
-        let device = self.device()?;
+        let device = self.device.clone();
         // A classifier belongs to the backbone it was loaded on.
         self.classifier = None;
         self.backbone = None;
@@ -117,8 +117,7 @@ impl Service {
     #[cfg(target_arch = "wasm32")]
     fn start_helper(&mut self, source: BackboneSource) {
         use super::helper::Helper;
-        let on_cpu = matches!(self.device, Some((_, _, false)));
-        if !on_cpu || Helper::is_helper() {
+        if self.gpu || Helper::is_helper() {
             return;
         }
         if self.helper.is_none() {
@@ -140,7 +139,7 @@ impl Service {
     /// One frame's signals, the frame as the backbone takes it: what a helper does.
     async fn signals(&self, frame: WireFrame) -> Result<WireSignals, EngineError> {
         let (backbone, _) = self.backbone()?;
-        let device = self.device()?;
+        let device = self.device.clone();
         let frame = frame.into_frame()?;
         let pixels = Tensor::<4>::from_data(
             crate::video::preprocess::normalise(std::slice::from_ref(&frame)),
@@ -157,7 +156,7 @@ impl Service {
     ) -> Result<AnalysedPair, EngineError> {
         let start = web_time::Instant::now();
         let (backbone, _) = self.backbone()?;
-        let device = self.device()?;
+        let device = self.device.clone();
         let [a, b] = frames;
         let (a, b) = (a.into_frame()?, b.into_frame()?);
         let cache = self
@@ -190,7 +189,7 @@ impl Service {
         source: CheckpointSource,
     ) -> Result<ClassifierInfo, EngineError> {
         let (backbone, name) = self.backbone()?;
-        let device = self.device()?;
+        let device = self.device.clone();
         self.classifier = None;
         let bytes = load::checkpoint(&source).await?;
         let model = AmClassifier::from_checkpoint_bytes(
@@ -217,7 +216,7 @@ impl Service {
     /// resized to the checkpoint's size, centre crop.
     async fn classify(&self, frames: Vec<WireFrame>) -> Result<Vec<(String, f32)>, EngineError> {
         let model = self.classifier()?;
-        let device = self.device()?;
+        let device = self.device.clone();
         let frames: Vec<Frame> = frames
             .into_iter()
             .map(WireFrame::into_frame)
@@ -248,7 +247,7 @@ impl Service {
     /// read-back brings every block's `[N, D]` flow.
     async fn aligned(&self, data: PairData) -> Result<Vec<(usize, PatchFlow)>, EngineError> {
         let classifier = self.classifier()?;
-        let device = self.device()?;
+        let device = self.device.clone();
         let (h, n) = (data.heads, data.tokens);
         let d = classifier.config().backbone.hidden_size;
         let prefix = 1 + classifier.config().backbone.num_register_tokens;
