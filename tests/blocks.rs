@@ -149,3 +149,93 @@ fn nothing_to_rank_is_a_clear_error() {
         "{text}"
     );
 }
+
+/// `--labels`: the blocks are ranked by a cross-validated probe on a labelled set (`amflow
+/// synth`'s layout), the selection carries every block's probe accuracy and proposes the best;
+/// a set too small for the folds is refused with the reason.
+#[test]
+fn labelled_data_ranks_blocks_by_a_probe() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("synth");
+    let (ok, text) = amflow(&[
+        "synth",
+        s(&data),
+        "--train",
+        "4",
+        "--test",
+        "1",
+        "--frames",
+        "4",
+        "--classes",
+        "left,right,up",
+    ]);
+    assert!(ok, "{text}");
+    let out = dir.path().join("selection.json");
+    let tiny = common::tiny_dir();
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&tiny),
+        "blocks",
+        s(&data),
+        "--labels",
+        "--size",
+        "56",
+        "--pairs",
+        "3",
+        "--top",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("probe top-1 (4-fold, 3 classes, chance 33.3%)"),
+        "{text}"
+    );
+    assert!(text.contains("proposed AM blocks (by the probe)"), "{text}");
+    let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    // The training split only: 4 clips of each of the 3 classes, 3 pairs each.
+    assert_eq!((selection.clips, selection.pairs), (12, 36));
+    let probe = selection
+        .probe
+        .clone()
+        .expect("a labelled selection has probe scores");
+    assert_eq!(
+        probe.iter().map(|p| p.block).collect::<Vec<_>>(),
+        [1, 2],
+        "{probe:?}"
+    );
+    // Every accuracy is a share of the 12 clips.
+    for p in &probe {
+        let clips = p.accuracy * 12.0;
+        assert!(
+            p.accuracy.is_finite() && (clips - clips.round()).abs() < 1e-4,
+            "{probe:?}"
+        );
+    }
+    let best = if probe[1].accuracy > probe[0].accuracy {
+        2
+    } else {
+        1
+    };
+    assert_eq!(selection.blocks, [best], "{probe:?}");
+
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&tiny),
+        "blocks",
+        s(&data),
+        "--labels",
+        "--folds",
+        "5",
+        "--size",
+        "56",
+        "--pairs",
+        "1",
+    ]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("--labels: a probe needs at least 2 classes with at least 5 clips each"),
+        "{text}"
+    );
+}

@@ -590,6 +590,7 @@ impl MapsPanel {
             pairs: 1,
             clips: 1,
             scores: scores.to_vec(),
+            probe: None,
         }
     }
 

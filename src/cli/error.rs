@@ -11,6 +11,7 @@ use crate::classifier::config::{BlocksError, ConfigError};
 use crate::classifier::data::DataError;
 use crate::classifier::train::TrainError;
 use crate::durable::WriteError;
+use crate::maps::probe::ProbeError;
 use crate::model::{BackboneError, InputError};
 use crate::video::ClipError;
 
@@ -50,6 +51,9 @@ pub enum CliError {
     /// Training or evaluation ended without a result.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// The labelled clips could not be probed.
+    #[error("--labels: {0}")]
+    Probe(#[from] ProbeError),
     /// The device failed while running.
     #[error("the {backend} device failed: {message}")]
     DeviceFailed {

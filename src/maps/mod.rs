@@ -3,6 +3,7 @@
 
 pub mod figure;
 pub mod pca;
+pub mod probe;
 pub mod ranking;
 pub mod selection;
 

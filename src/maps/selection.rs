@@ -5,10 +5,13 @@
 //!  "pairs": 40, "clips": 10, "scores": [{"block": 1, "score": 0.41, …}, …]}
 //! ```
 //!
-//! `blocks` are 1-based, as users and the paper number them.
+//! `blocks` are 1-based, as users and the paper number them. A selection ranked on a labelled
+//! dataset (`amflow blocks DATA --labels`) also carries `"probe": [{"block": 1, "accuracy":
+//! 0.42}, …]`, and its `blocks` are then the probe's best.
 
 use serde::{Deserialize, Serialize};
 
+use super::probe::ProbeScore;
 use super::ranking::BlockScore;
 
 /// The `format` value of selection files this version writes and reads.
@@ -31,6 +34,10 @@ pub struct Selection {
     pub clips: usize,
     /// Mean score of every block.
     pub scores: Vec<BlockScore>,
+    /// Every block's cross-validated probe accuracy, when the clips were labelled
+    /// ([`super::probe`]); `blocks` then follows it rather than `scores`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Vec<ProbeScore>>,
 }
 
 /// Why a selection file could not be read.
@@ -98,7 +105,17 @@ mod tests {
             pairs: 3,
             clips: 1,
             scores: vec![],
+            probe: None,
         };
+        assert!(!s.to_json().contains("probe"), "{}", s.to_json());
+        let labelled = Selection {
+            probe: Some(vec![ProbeScore {
+                block: 2,
+                accuracy: 0.5,
+            }]),
+            ..s.clone()
+        };
+        assert_eq!(Selection::from_json(&labelled.to_json()).unwrap(), labelled);
         let back = Selection::from_json(&s.to_json()).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.indices(2).unwrap(), [0, 1]);

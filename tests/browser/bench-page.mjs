@@ -30,6 +30,25 @@ for (let run = 0; run < Number(runs); run++) {
     const sizes = await req.sizes().catch(() => null);
     responses.push({ url: req.url(), at: Date.now() - t0, bytes: sizes ? sizes.responseBodySize + sizes.responseHeadersSize : 0 });
   });
+  // Frames the page drew: animation frames in which it issued WebGL draw calls (egui draws
+  // through WebGL when the page has no WebGPU).
+  await page.addInitScript(() => {
+    window.amflowFrames = [];
+    let tick = 0, drawn = -1;
+    const raf = window.requestAnimationFrame.bind(window);
+    window.requestAnimationFrame = (f) => raf((t) => { tick++; f(t); });
+    for (const C of [window.WebGL2RenderingContext, window.WebGLRenderingContext]) {
+      if (!C) continue;
+      for (const name of ['drawElements', 'drawArrays', 'drawElementsInstanced', 'drawArraysInstanced', 'drawRangeElements']) {
+        const draw = C.prototype[name];
+        if (!draw) continue;
+        C.prototype[name] = function (...a) {
+          if (drawn !== tick) { drawn = tick; window.amflowFrames.push(performance.now()); }
+          return draw.apply(this, a);
+        };
+      }
+    }
+  });
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForSelector('body[data-amflow-first-frame-ms]', { timeout: 600000 });
   const firstFrame = Date.now() - t0;
@@ -41,8 +60,10 @@ for (let run = 0; run < Number(runs); run++) {
   const said = await page.evaluate(() => ({ ...document.body.dataset }));
   // The second pair: frame t near the slider's far end (the demo clip: t ≈ 31).
   await page.waitForTimeout(1000);
+  const clickAt = await page.evaluate(() => performance.now());
   await page.mouse.click(Number(process.env.SLIDER_X || 90), Number(process.env.SLIDER_Y || 80));
   await page.waitForFunction(b => document.body.dataset.amflow === 'maps-ready' && document.body.dataset.amflowMapsMs !== b, said.amflowMapsMs, { timeout: 600000, polling: 100 });
+  const frames = await page.evaluate(t => { const f = window.amflowFrames.filter(x => x >= t); return [f.length, performance.now() - t]; }, clickAt);
   await page.waitForTimeout(500);
   const second = await page.evaluate(() => ({ ...document.body.dataset }));
   const before = responses.filter(r => r.at <= firstFrame).reduce((n, r) => n + r.bytes, 0);
@@ -54,7 +75,8 @@ for (let run = 0; run < Number(runs); run++) {
     pair_ms: Number(said.amflowMapsMs), pair_model_ms: Number(said.amflowPairModelMs), longest_task_ms: Number(said.amflowLongestTaskMs),
     helper: said.amflowPairHelper,
     second_pair_ms: Number(second.amflowMapsMs), second_pair_model_ms: Number(second.amflowPairModelMs),
-    second_longest_task_ms: Number(second.amflowLongestTaskMs), second_helper: second.amflowPairHelper, wasm,
+    second_longest_task_ms: Number(second.amflowLongestTaskMs), second_helper: second.amflowPairHelper,
+    second_pair_frames_per_s: +(frames[0] / frames[1] * 1000).toFixed(1), wasm,
   }));
   await ctx.close();
   fs.rmSync(udd, { recursive: true, force: true });
