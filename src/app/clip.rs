@@ -548,7 +548,14 @@ impl ClipPanel {
     /// Draws the panel: clip facts, the timeline, the frame pair. A file dropped on the window
     /// replaces the clip.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
-        if let Some(file) = ui.ctx().input(|i| i.raw.dropped_files.first().cloned()) {
+        let dropped = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .find(|f| !super::ranking::is_ranking(f))
+                .cloned()
+        });
+        if let Some(file) = dropped {
             *self = Self::new(ClipSource::Dropped(file), ui.ctx());
         }
         self.poll(ui.ctx());

@@ -12,11 +12,12 @@ use std::sync::Arc;
 use wasm_bindgen::JsCast;
 
 use super::AppError;
+use super::ranking::{DatasetRanking, proposal};
 use crate::analysis::PairAnalysis;
 use crate::classifier::FlowKind;
 use crate::engine::{ClassifierInfo, Engine, PairWork, Replies, Reply, Request};
 use crate::maps::figure::{Panel, grid_image};
-use crate::maps::ranking::{BlockScore, propose};
+use crate::maps::ranking::BlockScore;
 use crate::maps::selection::{FORMAT, Selection};
 use crate::maps::{BasisKind, PatchFlow, View, blend, colour_blocks, render};
 use crate::video::Frame;
@@ -110,6 +111,11 @@ pub struct MapsPanel {
     aligner: Option<Arc<ClassifierInfo>>,
     /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
     selected: Vec<bool>,
+    /// A dataset's ranking dropped on the window (`amflow blocks DATA [--labels] --out FILE`):
+    /// when it fits the backbone, its proposal replaces the pair's.
+    pub dataset: Option<DatasetRanking>,
+    /// A dropped ranking on its way in.
+    pub reading_ranking: Option<std::sync::mpsc::Receiver<super::ranking::Dropped>>,
     edited: bool,
     /// What the last export did.
     message: Option<String>,
@@ -153,6 +159,8 @@ impl MapsPanel {
             aligned_job: None,
             aligner: None,
             selected: Vec::new(),
+            dataset: None,
+            reading_ranking: None,
             edited: false,
             message: None,
             error: None,
@@ -204,7 +212,10 @@ impl MapsPanel {
             match result {
                 Ok((analysis, work)) => {
                     if !self.edited || self.selected.len() != analysis.scores.len() {
-                        self.selected = flags(&analysis.scores);
+                        self.selected = flags(
+                            &analysis.scores,
+                            self.fitting_dataset(analysis.scores.len()),
+                        );
                         self.edited = false;
                     }
                     self.analysis = Some((analysis, key, work));
@@ -492,6 +503,7 @@ impl MapsPanel {
 
     /// The block scores, the AM-block toggles and the exports.
     pub fn blocks_ui(&mut self, ui: &mut egui::Ui, backbone_name: &str) {
+        self.poll_ranking();
         let Some((analysis, ..)) = &self.analysis else {
             ui.weak("block scores appear with the maps");
             return;
@@ -516,9 +528,63 @@ impl MapsPanel {
         });
     }
 
+    /// Takes a dropped ranking once its bytes have been read.
+    fn poll_ranking(&mut self) {
+        let Some(Ok((name, bytes))) = self.reading_ranking.as_ref().map(|rx| rx.try_recv()) else {
+            return;
+        };
+        self.reading_ranking = None;
+        match bytes {
+            Ok(bytes) => self.open_ranking(&name, &bytes),
+            Err(e) => self.message = Some(format!("{name}: could not be read ({e})")),
+        }
+    }
+
+    /// Reads a dataset ranking (a selection file's bytes) and proposes its blocks.
+    pub fn open_ranking(&mut self, name: &str, bytes: &[u8]) {
+        match DatasetRanking::from_bytes(name, bytes) {
+            Ok(ranking) => {
+                // The panel says what the ranking is, or why it does not fit, above the scores.
+                self.message = None;
+                self.dataset = Some(ranking);
+                self.edited = false;
+                if let Some((analysis, ..)) = &self.analysis {
+                    let scores = analysis.scores.clone();
+                    self.selected = flags(&scores, self.fitting_dataset(scores.len()));
+                }
+            }
+            Err(e) => self.message = Some(e.to_string()),
+        }
+    }
+
+    /// The ticked AM blocks ("1,12") and what proposed them (`pair`, `dataset`, `dataset-probe`),
+    /// once a pair has been analysed.
+    pub fn chosen_marker(&self) -> Option<(String, &'static str)> {
+        let (analysis, ..) = self.analysis.as_ref()?;
+        let blocks: Vec<String> = self
+            .selected
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| (i + 1).to_string())
+            .collect();
+        let source = match self.fitting_dataset(analysis.scores.len()) {
+            Some(d) if d.labelled() => "dataset-probe",
+            Some(_) => "dataset",
+            None => "pair",
+        };
+        Some((blocks.join(","), source))
+    }
+
+    /// The dataset ranking, if one is loaded and ranks the `blocks` blocks on screen.
+    fn fitting_dataset(&self, blocks: usize) -> Option<&DatasetRanking> {
+        self.dataset.as_ref().filter(|d| d.check(blocks).is_ok())
+    }
+
     /// Bars of the block scores with a toggle per block.
     fn scores_ui(&mut self, ui: &mut egui::Ui, scores: &[BlockScore]) {
-        let proposed = propose(scores, PROPOSED);
+        let dataset = self.fitting_dataset(scores.len()).cloned();
+        let proposed = proposal(scores, dataset.as_ref(), PROPOSED);
         let chosen: Vec<String> = self
             .selected
             .iter()
@@ -526,7 +592,22 @@ impl MapsPanel {
             .filter(|(_, s)| **s)
             .map(|(i, _)| (i + 1).to_string())
             .collect();
-        ui.label("How well each block's flow follows the pixel motion:");
+        match (&self.dataset, &dataset) {
+            (_, Some(d)) => {
+                ui.label(d.describe());
+            }
+            (Some(d), None) => {
+                if let Err(e) = d.check(scores.len()) {
+                    ui.colored_label(egui::Color32::RED, e.to_string());
+                }
+            }
+            (None, None) => {
+                ui.weak(
+                    "drop a ranking from `amflow blocks DATA --labels --out FILE` to propose by a dataset",
+                );
+            }
+        }
+        ui.label("How well each block's flow follows the pixel motion in this pair:");
         ui.label(format!(
             "proposed AM blocks {:?}; chosen: {}",
             proposed,
@@ -565,10 +646,18 @@ impl MapsPanel {
                         "correlation with the pixel motion {:+.3}, concentration {:.3}",
                         s.correlation, s.concentration
                     ));
+                if let Some(column) = dataset.as_ref().and_then(|d| d.column(s.block)) {
+                    let hover = if dataset.as_ref().is_some_and(DatasetRanking::labelled) {
+                        "the probe's cross-validated top-1 on this block's flow over the dataset"
+                    } else {
+                        "this block's mean score over the dataset"
+                    };
+                    ui.monospace(column).on_hover_text(hover);
+                }
             });
         }
         if ui.button("reset to the proposal").clicked() {
-            self.selected = flags(scores);
+            self.selected = flags(scores, dataset.as_ref());
             self.edited = false;
         }
     }
@@ -629,8 +718,8 @@ impl MapsPanel {
 }
 
 /// The proposed blocks as flags.
-fn flags(scores: &[BlockScore]) -> Vec<bool> {
-    let proposed = propose(scores, PROPOSED);
+fn flags(scores: &[BlockScore], dataset: Option<&DatasetRanking>) -> Vec<bool> {
+    let proposed = proposal(scores, dataset, PROPOSED);
     scores.iter().map(|s| proposed.contains(&s.block)).collect()
 }
 

@@ -21,6 +21,7 @@ pub mod maps;
 #[cfg(target_arch = "wasm32")]
 mod pick;
 pub mod predict;
+mod ranking;
 
 pub use backbone::BackboneSource;
 pub use clip::{ClipPanel, ClipSource};
@@ -77,16 +78,21 @@ pub struct AmflowApp {
     backbone_text: String,
     /// What the page was last told: (marker, frames, fps).
     marker: (&'static str, usize, String),
-    /// What the page was last told of the backbone, the classifier and the last pair's timing.
-    measures: (
-        &'static str,
-        &'static str,
-        String,
-        String,
-        String,
-        String,
-        &'static str,
-    ),
+    /// What the page was last told of the backbone, the classifier and the last pair.
+    measures: Measures,
+}
+
+/// What [`App::mark_measures`] last told the page.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Measures {
+    backbone: &'static str,
+    classifier: &'static str,
+    maps_ms: String,
+    longest_task_ms: String,
+    model_ms: String,
+    live_rate: String,
+    helper: &'static str,
+    chosen: Option<(String, &'static str)>,
 }
 
 /// The engine for the app: natively a thread running the model on the GPU eframe draws with
@@ -163,15 +169,7 @@ impl AmflowApp {
             },
             backbone: launch.backbone,
             marker: ("", 0, String::new()),
-            measures: (
-                "",
-                "",
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "",
-            ),
+            measures: Measures::default(),
         }
     }
 
@@ -256,7 +254,9 @@ impl AmflowApp {
     /// `data-amflow-longest-task-ms` (the longest main-thread task meanwhile, 0 when none
     /// reached the 50 ms the browser reports), `data-amflow-pair-model-ms` (the engine's
     /// own time for the pair) and `data-amflow-pair-helper` (1 when the CPU worker's helper ran
-    /// one of its frames on another core, else 0). A no-op natively.
+    /// one of its frames on another core, else 0), and the AM blocks ticked with what proposed
+    /// them: `data-amflow-am-blocks` ("1,12") and `data-amflow-ranking` (`pair`, or `dataset` /
+    /// `dataset-probe` for a dropped ranking). A no-op natively.
     fn mark_measures(&mut self) {
         let backbone = match &self.state {
             State::Loading(loading) if loading.fetching() => "fetching",
@@ -289,21 +289,22 @@ impl AmflowApp {
         } else {
             String::new()
         };
-        let measures = (
+        let measures = Measures {
             backbone,
-            self.predict.status(),
+            classifier: self.predict.status(),
             maps_ms,
-            longest,
+            longest_task_ms: longest,
             model_ms,
             live_rate,
             helper,
-        );
+            chosen: self.maps.chosen_marker(),
+        };
         if self.measures == measures {
             return;
         }
         // The first frame drawn: when the page first showed the app, on `performance.now()`.
         #[cfg(target_arch = "wasm32")]
-        if self.measures.0.is_empty()
+        if self.measures.backbone.is_empty()
             && let Some(body) = web_sys::window()
                 .and_then(|w| w.document())
                 .and_then(|d| d.body())
@@ -318,22 +319,26 @@ impl AmflowApp {
             .and_then(|d| d.body())
         {
             let dataset = body.dataset();
-            let _ = dataset.set("amflowBackbone", measures.0);
-            let _ = dataset.set("amflowClassifier", measures.1);
-            if !measures.2.is_empty() {
-                let _ = dataset.set("amflowMapsMs", &measures.2);
+            let _ = dataset.set("amflowBackbone", measures.backbone);
+            let _ = dataset.set("amflowClassifier", measures.classifier);
+            if !measures.maps_ms.is_empty() {
+                let _ = dataset.set("amflowMapsMs", &measures.maps_ms);
             }
-            if !measures.3.is_empty() {
-                let _ = dataset.set("amflowLongestTaskMs", &measures.3);
+            if !measures.longest_task_ms.is_empty() {
+                let _ = dataset.set("amflowLongestTaskMs", &measures.longest_task_ms);
             }
-            if !measures.4.is_empty() {
-                let _ = dataset.set("amflowPairModelMs", &measures.4);
+            if !measures.model_ms.is_empty() {
+                let _ = dataset.set("amflowPairModelMs", &measures.model_ms);
             }
-            if !measures.5.is_empty() {
-                let _ = dataset.set("amflowLiveRate", &measures.5);
+            if !measures.live_rate.is_empty() {
+                let _ = dataset.set("amflowLiveRate", &measures.live_rate);
             }
-            if !measures.6.is_empty() {
-                let _ = dataset.set("amflowPairHelper", measures.6);
+            if !measures.helper.is_empty() {
+                let _ = dataset.set("amflowPairHelper", measures.helper);
+            }
+            if let Some((blocks, ranking)) = &measures.chosen {
+                let _ = dataset.set("amflowAmBlocks", blocks);
+                let _ = dataset.set("amflowRanking", ranking);
             }
         }
         self.measures = measures;
@@ -442,6 +447,10 @@ impl eframe::App for AmflowApp {
                 }
                 Err(e) => State::Failed(e.into()),
             };
+        }
+        // A dropped selection file (`.json`) is a dataset's block ranking, not a clip.
+        if let Some(file) = ranking::dropped(ui.ctx()) {
+            self.maps.reading_ranking = Some(background::run(ui.ctx(), ranking::read(file)));
         }
         // The pair's maps are asked for before the side panel asks for the classifier: the
         // engine works in order, and the maps are what the user waits for first.

@@ -16,6 +16,8 @@
 #      whose WebGPU worker finds no adapter and hands over to the CPU worker;
 #      all of these run the model in the page's workers, and must report the pair's time and
 #      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
+#   6b. a dataset's block ranking (a selection file) dropped on the page: the AM-blocks panel
+#      proposes its blocks, and refuses one made for another backbone (ranking.mjs);
 #   7. ?camera with Chromium's fake camera: live maps with a rate (data-amflow-live-rate), and
 #      the messages for no camera and for a refused permission;
 #   8. the page's own weights (weights.mjs): drawn before the default ViT-S/14 has arrived
@@ -108,6 +110,11 @@ for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm|[data-am
     echo "browser run '$name' fetched $unfetched, which it does not run"; status=1
   fi
 done
+echo "::: browser: a dataset's block ranking dropped on the page"
+if ! (cd "$HERE" && UDD_PARENT="$OUT" node ranking.mjs "http://127.0.0.1:$PORT/index.html?backbone=tiny-dinov2/" "$OUT/ranking.png"); then
+  echo "browser run 'ranking' failed (screenshot: $OUT/ranking.png)"
+  status=1
+fi
 # The camera (?camera): Chromium's fake camera (a moving test pattern) reaching live maps with a
 # rate, no camera at all, and a refused permission, each with its message.
 FAKE_CAMERA="--use-fake-device-for-media-stream --use-fake-ui-for-media-stream"
