@@ -15,6 +15,7 @@ pub mod clip;
 mod error;
 mod export;
 mod field;
+mod glyphs;
 pub mod gpu;
 pub mod live;
 pub mod maps;
@@ -80,6 +81,8 @@ pub struct AmflowApp {
     marker: (&'static str, usize, String),
     /// What the page was last told of the backbone, the classifier and the last pair.
     measures: Measures,
+    /// Whether the text styles' glyphs are rasterised ([`glyphs::warm`], after the first frame).
+    glyphs_warm: bool,
 }
 
 /// What [`App::mark_measures`] last told the page.
@@ -170,6 +173,7 @@ impl AmflowApp {
             backbone: launch.backbone,
             marker: ("", 0, String::new()),
             measures: Measures::default(),
+            glyphs_warm: false,
         }
     }
 
@@ -424,6 +428,12 @@ impl AmflowApp {
 
 impl eframe::App for AmflowApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // After the first frame is on screen, before any maps: the maps' text then finds its
+        // glyphs ready.
+        if !self.glyphs_warm && !self.measures.backbone.is_empty() {
+            glyphs::warm(ui.ctx());
+            self.glyphs_warm = true;
+        }
         if let Some(rx) = &self.compute.started
             && let Ok(reply) = rx.try_recv()
         {

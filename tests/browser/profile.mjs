@@ -23,11 +23,17 @@ await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
 const ready = 'body[data-amflow="maps-ready"][data-amflow-longest-task-ms], body[data-amflow="error"]';
 // PROFILE=load: from navigation to the first maps; otherwise (the default) the second pair
 // only: after the first maps, the "frame t" slider is clicked and the next maps awaited.
+// PROFILE=first: the first pair, from the backbone being ready to the first maps.
 const load = process.env.PROFILE === 'load';
+const first = process.env.PROFILE === 'first';
 if (load) await cdp.send('Profiler.start');
 await page.goto(url, { waitUntil: 'load' });
+if (first) {
+  await page.waitForSelector('body[data-amflow-backbone="ready"]', { timeout: 600000 });
+  await cdp.send('Profiler.start');
+}
 await page.waitForSelector(ready, { timeout: 600000 });
-if (!load) {
+if (!load && !first) {
   await page.waitForTimeout(1000);
   const before = await page.evaluate(() => document.body.dataset.amflowMapsMs);
   await cdp.send('Profiler.start');
@@ -36,6 +42,8 @@ if (!load) {
 }
 await page.waitForTimeout(300);
 const { profile } = await cdp.send('Profiler.stop');
+// SAVE=FILE keeps the profile (DevTools opens it as a .cpuprofile).
+if (process.env.SAVE) fs.writeFileSync(process.env.SAVE, JSON.stringify(profile));
 const tasks = await page.evaluate(() => window.amflowLongTasks);
 const said = await page.evaluate(() => ({ ...document.body.dataset }));
 
@@ -49,10 +57,31 @@ for (let i = 0; i < profile.samples.length; i++) {
   const name = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
   self.set(name, (self.get(name) ?? 0) + dt);
 }
+// The longest stretch of samples without an idle one: the longest task the profile saw, and the
+// functions it spent its time in.
+let best = { ms: 0, from: 0, to: 0 }, start = 0, run = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  const idle = byId.get(profile.samples[i]).callFrame.functionName === '(idle)';
+  const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  if (idle) { run = 0; start = i + 1; continue; }
+  run += dt;
+  if (run > best.ms) best = { ms: run, from: start, to: i };
+}
+const inTask = new Map();
+for (let i = best.from; i <= best.to; i++) {
+  const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
+  const f = byId.get(profile.samples[i]).callFrame;
+  const name = `${f.functionName || '(anonymous)'} ${f.url ? path.basename(f.url) : ''}`.trim();
+  inTask.set(name, (inTask.get(name) ?? 0) + dt);
+}
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 console.log(`page says: maps ${said.amflowMapsMs} ms, longest task ${said.amflowLongestTaskMs} ms; long tasks: ${JSON.stringify(tasks.map(([s, d]) => [Math.round(s), Math.round(d)]))}`);
 console.log(`main thread, ${total.toFixed(0)} ms sampled:`);
 for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
+  console.log(`${ms.toFixed(1).padStart(9)} ms  ${name.slice(0, 140)}`);
+}
+console.log(`the longest stretch without idle samples, ${best.ms.toFixed(0)} ms:`);
+for (const [name, ms] of [...inTask.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
   console.log(`${ms.toFixed(1).padStart(9)} ms  ${name.slice(0, 140)}`);
 }
 await ctx.close();
