@@ -561,13 +561,7 @@ impl MapsPanel {
     /// once a pair has been analysed.
     pub fn chosen_marker(&self) -> Option<(String, &'static str)> {
         let (analysis, ..) = self.analysis.as_ref()?;
-        let blocks: Vec<String> = self
-            .selected
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .map(|(i, _)| (i + 1).to_string())
-            .collect();
+        let blocks: Vec<String> = self.chosen().iter().map(ToString::to_string).collect();
         let source = match self.fitting_dataset(analysis.scores.len()) {
             Some(d) if d.labelled() => "dataset-probe",
             Some(_) => "dataset",
@@ -576,23 +570,28 @@ impl MapsPanel {
         Some((blocks.join(","), source))
     }
 
+    /// The ticked AM blocks, 1-based, ascending.
+    fn chosen(&self) -> Vec<usize> {
+        self.selected
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s)
+            .map(|(i, _)| i + 1)
+            .collect()
+    }
+
     /// The dataset ranking, if one is loaded and ranks the `blocks` blocks on screen.
     fn fitting_dataset(&self, blocks: usize) -> Option<&DatasetRanking> {
-        self.dataset.as_ref().filter(|d| d.check(blocks).is_ok())
+        fitting(&self.dataset, blocks)
     }
 
     /// Bars of the block scores with a toggle per block.
     fn scores_ui(&mut self, ui: &mut egui::Ui, scores: &[BlockScore]) {
-        let dataset = self.fitting_dataset(scores.len()).cloned();
-        let proposed = proposal(scores, dataset.as_ref(), PROPOSED);
-        let chosen: Vec<String> = self
-            .selected
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| **s)
-            .map(|(i, _)| (i + 1).to_string())
-            .collect();
-        match (&self.dataset, &dataset) {
+        // Borrows the field alone, so that the toggles below can change `selected`.
+        let dataset = fitting(&self.dataset, scores.len());
+        let proposed = proposal(scores, dataset, PROPOSED);
+        let chosen: Vec<String> = self.chosen().iter().map(ToString::to_string).collect();
+        match (&self.dataset, dataset) {
             (_, Some(d)) => {
                 ui.label(d.describe());
             }
@@ -646,8 +645,8 @@ impl MapsPanel {
                         "correlation with the pixel motion {:+.3}, concentration {:.3}",
                         s.correlation, s.concentration
                     ));
-                if let Some(column) = dataset.as_ref().and_then(|d| d.column(s.block)) {
-                    let hover = if dataset.as_ref().is_some_and(DatasetRanking::labelled) {
+                if let Some(column) = dataset.and_then(|d| d.column(s.block)) {
+                    let hover = if dataset.is_some_and(DatasetRanking::labelled) {
                         "the probe's cross-validated top-1 on this block's flow over the dataset"
                     } else {
                         "this block's mean score over the dataset"
@@ -657,7 +656,7 @@ impl MapsPanel {
             });
         }
         if ui.button("reset to the proposal").clicked() {
-            self.selected = flags(scores, dataset.as_ref());
+            self.selected = flags(scores, dataset);
             self.edited = false;
         }
     }
@@ -668,13 +667,7 @@ impl MapsPanel {
         Selection {
             format: FORMAT.to_string(),
             backbone: backbone.to_string(),
-            blocks: self
-                .selected
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| **s)
-                .map(|(i, _)| i + 1)
-                .collect(),
+            blocks: self.chosen(),
             offset: k,
             pairs: 1,
             clips: 1,
@@ -715,6 +708,11 @@ impl MapsPanel {
             Err(e) => format!("could not encode the PNG: {e}"),
         }
     }
+}
+
+/// `dataset`, if it ranks the `blocks` blocks on screen.
+fn fitting(dataset: &Option<DatasetRanking>, blocks: usize) -> Option<&DatasetRanking> {
+    dataset.as_ref().filter(|d| d.check(blocks).is_ok())
 }
 
 /// The proposed blocks as flags.

@@ -15,7 +15,7 @@
 //! probe that never saw it. `λ` is fixed, not tuned on the folds, so the accuracy is not chosen
 //! on the clips it is measured on.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DMatrix;
 use serde::{Deserialize, Serialize};
 
 use super::{Grid, PatchFlow};
@@ -217,35 +217,19 @@ fn ridge_predict(
         k[(i, i)] += lambda;
     }
     let chol = k.cholesky().ok_or(ProbeError::Singular)?;
-    let mut predicted = vec![0usize; test.len()];
-    let mut best = vec![f64::NEG_INFINITY; test.len()];
-    let cross = &xs * xt.transpose(); // [m, n]
-    for class in 0..classes {
-        let target = DVector::from_fn(n, |r, _| if y[train[r]] == class { 1.0 } else { 0.0 });
-        let a = chol.solve(&target); // [n]
-        let scores = &cross * a; // [m]
-        for (j, &s) in scores.iter().enumerate() {
-            if s > best[j] {
-                best[j] = s;
-                predicted[j] = class;
-            }
-        }
-    }
-    Ok(predicted)
+    let targets = DMatrix::from_fn(n, classes, |r, c| if y[train[r]] == c { 1.0 } else { 0.0 });
+    let scores = &xs * xt.transpose() * chol.solve(&targets); // [m, classes]
+    // The arg max of each row, the first class on ties.
+    Ok(scores
+        .row_iter()
+        .map(|row| (0..classes).fold(0, |best, c| if row[c] > row[best] { c } else { best }))
+        .collect())
 }
 
 /// Blocks ordered by probe accuracy, best first (ties: the earlier block); the first `k`,
 /// ascending, are the proposal.
 pub fn propose(scores: &[ProbeScore], k: usize) -> Vec<usize> {
-    let mut order: Vec<&ProbeScore> = scores.iter().collect();
-    order.sort_by(|a, b| {
-        b.accuracy
-            .total_cmp(&a.accuracy)
-            .then(a.block.cmp(&b.block))
-    });
-    let mut blocks: Vec<usize> = order.iter().take(k).map(|s| s.block).collect();
-    blocks.sort_unstable();
-    blocks
+    super::ranking::best_blocks(scores.iter().map(|s| (s.block, s.accuracy)), k)
 }
 
 #[cfg(test)]

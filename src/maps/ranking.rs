@@ -178,9 +178,15 @@ impl Ranking {
 
 /// The `k` best blocks of `scores` by score, 1-based, ascending.
 pub fn propose(scores: &[BlockScore], k: usize) -> Vec<usize> {
-    let mut order: Vec<&BlockScore> = scores.iter().collect();
-    order.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.block.cmp(&b.block)));
-    let mut best: Vec<usize> = order.iter().take(k).map(|s| s.block).collect();
+    best_blocks(scores.iter().map(|s| (s.block, s.score)), k)
+}
+
+/// The `k` blocks of the highest values among `(block, value)`, ties to the earlier block,
+/// returned in ascending block order: every ranking's proposal.
+pub fn best_blocks(scored: impl IntoIterator<Item = (usize, f32)>, k: usize) -> Vec<usize> {
+    let mut order: Vec<(usize, f32)> = scored.into_iter().collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut best: Vec<usize> = order.iter().take(k).map(|&(block, _)| block).collect();
     best.sort_unstable();
     best
 }
