@@ -43,6 +43,7 @@ fn main() -> std::process::ExitCode {
         )
         .map_err(Into::into),
         Some(Command::Synth(args)) => amflow::cli::synth::run(args).map_err(Into::into),
+        Some(Command::Checkpoint(args)) => amflow::cli::checkpoint::run(args).map_err(Into::into),
         Some(Command::Blocks(args)) => {
             amflow::cli::blocks::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
                 .map_err(Into::into)

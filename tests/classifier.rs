@@ -156,6 +156,122 @@ fn train_eval_predict_and_bad_checkpoints() {
     let total: f64 = rows.iter().filter_map(|r| r["probability"].as_f64()).sum();
     assert!(total > 0.0 && total <= 1.0 + 1e-5, "{predict}");
 
+    // Float16: `checkpoint --half` writes a copy with half the weight bytes that predicts
+    // what the float32 checkpoint predicts (to float16's rounding), and `train --half` resumed
+    // with nothing left to train writes the same tensors.
+    let half = dir.path().join("half.safetensors");
+    let said = ok(&amflow(&[
+        "checkpoint",
+        s(&ckpt),
+        "--half",
+        "--out",
+        s(&half),
+    ]));
+    assert!(
+        said.contains("weights F32") && said.contains("float16"),
+        "{said}"
+    );
+    let info: serde_json::Value =
+        serde_json::from_str(ok(&amflow(&["checkpoint", s(&half), "--json"])).trim())
+            .expect("JSON");
+    assert_eq!(info["weights"], "F16", "{info}");
+    assert_eq!(
+        info["config"]["am_blocks"],
+        serde_json::json!([1, 2]),
+        "{info}"
+    );
+    let full_bytes: usize = tensors(&ckpt).values().map(Vec::len).sum();
+    let half_bytes: usize = tensors(&half).values().map(Vec::len).sum();
+    assert_eq!(
+        2 * half_bytes,
+        full_bytes,
+        "the float16 copy's weights are not half the bytes"
+    );
+    let half_predict = ok(&amflow(&[
+        "predict",
+        s(&clip),
+        "--checkpoint",
+        s(&half),
+        "--backbone",
+        s(&tiny),
+        "--json",
+        "--top",
+        "9",
+    ]));
+    let full_predict = ok(&amflow(&[
+        "predict",
+        s(&clip),
+        "--checkpoint",
+        s(&ckpt),
+        "--backbone",
+        s(&tiny),
+        "--json",
+        "--top",
+        "9",
+    ]));
+    let by_class = |text: &str| -> std::collections::BTreeMap<String, f64> {
+        let rows: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON");
+        rows.as_array()
+            .expect("a list")
+            .iter()
+            .map(|r| {
+                let class = r["class"].as_str().expect("class").to_string();
+                (class, r["probability"].as_f64().expect("probability"))
+            })
+            .collect()
+    };
+    let (h, f) = (by_class(&half_predict), by_class(&full_predict));
+    assert_eq!(h.len(), 9);
+    for (class, p) in &f {
+        let q = h.get(class).copied().unwrap_or(f64::NAN);
+        // Written so that NaN fails: the difference must be a number below the bound.
+        assert!(
+            (p - q).abs() <= 2e-3,
+            "{class}: {p} in float32, {q} in float16"
+        );
+    }
+    let full = dir.path().join("full.safetensors");
+    std::fs::copy(&ckpt, &full).expect("copy");
+    let again = ok(&train(&["--epochs", "2", "--resume", "--half"]));
+    assert!(!again.contains("epoch 2/2 train"), "{again}");
+    assert!(
+        tensors(&ckpt) == tensors(&half),
+        "train --half wrote other float16 tensors than checkpoint --half"
+    );
+    // A weight float16 cannot hold is refused, not written as infinity.
+    let bytes = std::fs::read(&full).expect("read");
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).expect("header");
+    let file = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    let mut weights: Vec<(String, safetensors::Dtype, Vec<usize>, Vec<u8>)> = file
+        .tensors()
+        .into_iter()
+        .map(|(n, v)| (n, v.dtype(), v.shape().to_vec(), v.data().to_vec()))
+        .collect();
+    weights[0].3[..4].copy_from_slice(&1.0e6f32.to_le_bytes());
+    let views = weights.iter().map(|(n, d, shape, bytes)| {
+        let view = safetensors::tensor::TensorView::new(*d, shape.clone(), bytes).expect("view");
+        (n.clone(), view)
+    });
+    let big = dir.path().join("big.safetensors");
+    std::fs::write(
+        &big,
+        safetensors::serialize(views, meta.metadata().clone()).expect("serialize"),
+    )
+    .expect("write");
+    let big_half = dir.path().join("big-half.safetensors");
+    let err = failure(&amflow(&[
+        "checkpoint",
+        s(&big),
+        "--half",
+        "--out",
+        s(&big_half),
+    ]));
+    assert!(
+        err.contains(&weights[0].0) && err.contains("1000000") && err.contains("float16 cannot"),
+        "{err}"
+    );
+    assert!(!big_half.exists(), "a refused copy was written");
+
     // The embedded ViT-S/14 is not the backbone this checkpoint was trained on.
     let err = failure(&amflow(&["predict", s(&clip), "--checkpoint", s(&ckpt)]));
     assert!(err.contains("was trained on"), "{err}");

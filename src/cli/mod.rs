@@ -10,6 +10,7 @@ pub use error::CliError;
 
 pub mod bench;
 pub mod blocks;
+pub mod checkpoint;
 pub mod common;
 pub mod error;
 pub mod info;
@@ -69,6 +70,8 @@ pub enum Command {
     Eval(train::EvalArgs),
     /// The top classes of one clip.
     Predict(train::PredictArgs),
+    /// What a classifier checkpoint holds; `--half` writes a float16 copy.
+    Checkpoint(checkpoint::CheckpointArgs),
     /// Write the synthetic motion dataset (classes one frame cannot tell apart).
     Synth(synth::SynthArgs),
 }

@@ -89,6 +89,9 @@ pub struct TrainArgs {
     /// listed at the end); past this share the run stops with the list.
     #[arg(long, default_value_t = 0.05, value_parser = share_parser)]
     pub max_bad_share: f64,
+    /// Write the checkpoint's weights in float16 (half the bytes; they load as float32).
+    #[arg(long)]
+    pub half: bool,
     /// Continue from the last per-epoch checkpoint of an interrupted run with the same `--out`.
     #[arg(long)]
     pub resume: bool,
@@ -294,7 +297,7 @@ pub fn run_train(
     );
     report_bad_clips(&bad, Some(&options.artifacts))?;
     let trained = trained?;
-    trained.save(&args.out)?;
+    trained.save(&args.out, args.half)?;
     println!("wrote {}", args.out.display());
     let batcher = ClipBatcher::test(trained.config().frames, trained.config().size, false);
     let bar = progress(valid_data.items.len(), "clips");
