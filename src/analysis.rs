@@ -62,8 +62,10 @@ pub struct PairData {
     /// Tokens per frame (CLS, registers, patches).
     pub tokens: usize,
     /// Vanilla flow of each block, `[H, N]` row-major.
+    #[serde(with = "crate::wire_floats::nested")]
     pub vanilla: Vec<Vec<f32>>,
     /// Column sums of each block, `[2, H, N]` row-major.
+    #[serde(with = "crate::wire_floats::nested")]
     pub colsum: Vec<Vec<f32>>,
 }
 

@@ -52,3 +52,4 @@ mod test_support;
 pub mod video;
 #[cfg(target_arch = "wasm32")]
 pub mod web_start;
+pub mod wire_floats;

@@ -43,7 +43,7 @@ type AlignedFlows = Vec<(usize, PatchFlow)>;
 
 /// How long one frame may spend making map textures; the rest waits for the next frame, so
 /// that the page's thread is never held long by a backbone with many blocks.
-const TEXTURE_BUDGET_MS: f64 = 25.0;
+const TEXTURE_BUDGET_MS: f64 = 12.0;
 
 /// Map textures being made for a look and a pair, a few per frame.
 struct Making {

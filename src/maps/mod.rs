@@ -16,6 +16,7 @@ use pca::{Basis, Rows, min_max};
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PatchFlow {
     /// Row-major `[patches, channels]`.
+    #[serde(with = "crate::wire_floats")]
     pub values: Vec<f32>,
     /// Channels per patch: heads for vanilla flow, `D` for aligned.
     pub channels: usize,
@@ -168,32 +169,73 @@ pub fn colour_blocks(blocks: &[PatchFlow], view: View, basis: BasisKind) -> Vec<
     }
 }
 
-/// A patch colouring drawn at `width × height`, each patch a block of pixels (nearest).
+/// A patch colouring drawn at `width × height`, each patch a block of pixels (nearest): pixel
+/// `(x, y)` takes patch `(⌊y·rows/height⌋, ⌊x·cols/width⌋)`. Row by row, each row's patch
+/// columns looked up once (the app draws twelve of these when a pair's maps arrive).
 pub fn render(colours: &[[u8; 3]], grid: Grid, width: u32, height: u32) -> RgbImage {
-    RgbImage::from_fn(width, height, |x, y| {
-        let col = (x as usize * grid.cols / width.max(1) as usize).min(grid.cols.saturating_sub(1));
-        let row =
-            (y as usize * grid.rows / height.max(1) as usize).min(grid.rows.saturating_sub(1));
-        Rgb(colours
-            .get(row * grid.cols + col)
-            .copied()
-            .unwrap_or([0, 0, 0]))
-    })
+    let (w, h) = (width as usize, height as usize);
+    let patch_col: Vec<usize> = (0..w)
+        .map(|x| (x * grid.cols / w.max(1)).min(grid.cols.saturating_sub(1)))
+        .collect();
+    let mut out = RgbImage::new(width, height);
+    for (y, row) in out.chunks_exact_mut(3 * w.max(1)).enumerate() {
+        let patch_row = (y * grid.rows / h.max(1)).min(grid.rows.saturating_sub(1));
+        for (pixel, col) in row.chunks_exact_mut(3).zip(&patch_col) {
+            let c = colours
+                .get(patch_row * grid.cols + col)
+                .copied()
+                .unwrap_or([0, 0, 0]);
+            pixel.copy_from_slice(&c);
+        }
+    }
+    out
 }
 
-/// `map` laid over `frame` with opacity `alpha` (0 = frame only, 1 = map only).
+/// `map` laid over `frame` with opacity `alpha` (0 = frame only, 1 = map only): each channel
+/// `f·(1 − α) + m·α`, rounded half up; where `map` does not cover `frame`, the frame.
 pub fn blend(frame: &RgbImage, map: &RgbImage, alpha: f32) -> RgbImage {
     let a = alpha.clamp(0.0, 1.0);
+    // Both terms are ≥ 0, so `+ 0.5` then truncation rounds (without a call to libm's roundf,
+    // which `f32::round` is on WebAssembly); `as u8` saturates at 255.
+    let mix = |f: u8, m: u8| (f32::from(f) * (1.0 - a) + f32::from(m) * a + 0.5) as u8;
+    if frame.dimensions() == map.dimensions() {
+        let mut out = frame.clone();
+        for (o, m) in out.iter_mut().zip(map.iter()) {
+            *o = mix(*o, *m);
+        }
+        return out;
+    }
     RgbImage::from_fn(frame.width(), frame.height(), |x, y| {
         let f = frame.get_pixel(x, y).0;
         let m = map.get_pixel_checked(x, y).map_or(f, |p| p.0);
-        Rgb([0, 1, 2].map(|c| (f32::from(f[c]) * (1.0 - a) + f32::from(m[c]) * a).round() as u8))
+        Rgb([0, 1, 2].map(|c| mix(f[c], m[c])))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blend_mixes_by_opacity_and_keeps_the_frame_where_the_map_ends() {
+        let frame = RgbImage::from_raw(2, 1, vec![10, 0, 255, 200, 100, 0]).expect("2×1");
+        let map = RgbImage::from_raw(2, 1, vec![21, 255, 0, 0, 0, 0]).expect("2×1");
+        assert_eq!(blend(&frame, &map, 0.0).into_raw(), frame.as_raw().clone());
+        assert_eq!(blend(&frame, &map, 1.0).into_raw(), map.as_raw().clone());
+        // 10·0.5 + 21·0.5 = 15.5 → 16; 0 + 127.5 → 128; 127.5 → 128; 100, 50, 0.
+        assert_eq!(
+            blend(&frame, &map, 0.5).into_raw(),
+            [16, 128, 128, 100, 50, 0]
+        );
+        // Out of range opacity is clamped.
+        assert_eq!(blend(&frame, &map, 7.0).into_raw(), map.as_raw().clone());
+        // A map one pixel wide covers only the first pixel.
+        let narrow = RgbImage::from_raw(1, 1, vec![0, 0, 0]).expect("1×1");
+        assert_eq!(
+            blend(&frame, &narrow, 1.0).into_raw(),
+            [0, 0, 0, 200, 100, 0]
+        );
+    }
 
     #[test]
     fn head_major_flows_become_patch_rows() {
@@ -225,6 +267,26 @@ mod tests {
         );
         let m = colour_blocks(&blocks, View::Magnitude, BasisKind::PerBlock);
         assert_eq!(m[0].len(), 6);
+    }
+
+    #[test]
+    fn render_matches_the_per_pixel_formula_at_uneven_sizes() {
+        let grid = Grid { rows: 3, cols: 5 };
+        let colours: Vec<[u8; 3]> = (0..15u8).map(|i| [i, 2 * i, 255 - i]).collect();
+        for (w, h) in [(17u32, 11u32), (5, 3), (4, 2), (1, 1), (40, 7)] {
+            let img = render(&colours, grid, w, h);
+            for y in 0..h {
+                for x in 0..w {
+                    let col = ((x * 5 / w) as usize).min(4);
+                    let row = ((y * 3 / h) as usize).min(2);
+                    assert_eq!(
+                        img.get_pixel(x, y).0,
+                        colours[row * 5 + col],
+                        "{w}×{h} at {x},{y}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
