@@ -51,7 +51,7 @@ pub enum Cases {
     /// Consecutive pairs of the demo clip: each new pair with the previous frame's backbone
     /// pass reused, vs the same pairs from scratch.
     Stream,
-    /// The embedded demo classifier (AM flow in blocks 1 and 12, temporal modules) on one clip
+    /// The embedded demo classifier (AM flow in blocks 10 and 12, temporal modules) on one clip
     /// of its 8 frames.
     Classifier,
     /// All of them.

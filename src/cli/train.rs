@@ -107,7 +107,7 @@ pub struct EvalArgs {
     /// Test data: a folder per class, a root with `test/`, or a `path label` list file.
     pub data: PathBuf,
     /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
-    /// in blocks 1 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
+    /// in blocks 10 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Three spatial crops per clip, probabilities averaged.
@@ -131,7 +131,7 @@ pub struct PredictArgs {
     /// A clip: video, frame folder, animated GIF/WebP.
     pub clip: PathBuf,
     /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
-    /// in blocks 1 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
+    /// in blocks 10 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Classes to show.
