@@ -15,7 +15,7 @@ pub struct CheckpointArgs {
     #[arg(long, requires = "out")]
     pub half: bool,
     /// Where `--half` writes its copy (written atomically; an existing file is replaced).
-    #[arg(long, short = 'o')]
+    #[arg(long, short = 'o', requires = "half")]
     pub out: Option<PathBuf>,
     /// Print the configuration as JSON.
     #[arg(long)]
