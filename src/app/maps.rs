@@ -115,7 +115,7 @@ pub struct MapsPanel {
     /// when it fits the backbone, its proposal replaces the pair's.
     pub dataset: Option<DatasetRanking>,
     /// A dropped ranking on its way in.
-    pub reading_ranking: Option<std::sync::mpsc::Receiver<super::ranking::Dropped>>,
+    reading_ranking: Option<std::sync::mpsc::Receiver<super::ranking::Dropped>>,
     edited: bool,
     /// What the last export did.
     message: Option<String>,
@@ -526,6 +526,12 @@ impl MapsPanel {
                 ui.weak(m);
             }
         });
+    }
+
+    /// Starts reading a ranking file dropped on the window; [`Self::open_ranking`] takes it when
+    /// its bytes are in (a later drop replaces an earlier one still on its way).
+    pub fn read_ranking(&mut self, reading: std::sync::mpsc::Receiver<super::ranking::Dropped>) {
+        self.reading_ranking = Some(reading);
     }
 
     /// Takes a dropped ranking once its bytes have been read.

@@ -460,7 +460,8 @@ impl eframe::App for AmflowApp {
         }
         // A dropped selection file (`.json`) is a dataset's block ranking, not a clip.
         if let Some(file) = ranking::dropped(ui.ctx()) {
-            self.maps.reading_ranking = Some(background::run(ui.ctx(), ranking::read(file)));
+            self.maps
+                .read_ranking(background::run(ui.ctx(), ranking::read(file)));
         }
         // The pair's maps are asked for before the side panel asks for the classifier: the
         // engine works in order, and the maps are what the user waits for first.
