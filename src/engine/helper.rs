@@ -90,10 +90,11 @@ pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, Eng
     Ok(FrameSignals { logits, colsum })
 }
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "cpu"))]
 pub use web::Helper;
 
-#[cfg(target_arch = "wasm32")]
+/// The helper itself, on the page's CPU worker only (built with `cpu`).
+#[cfg(all(target_arch = "wasm32", feature = "cpu"))]
 mod web {
     use burn::tensor::Device;
     use wasm_bindgen::JsCast;

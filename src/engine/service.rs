@@ -39,8 +39,10 @@ pub struct Service {
     /// through a clip's consecutive pairs, or a live stream); emptied with a new backbone.
     frames: Option<FrameCache>,
     /// The page's CPU worker's helper, which runs the second frame of a fresh pair on another
-    /// core ([`super::helper`]); started with the first backbone.
-    #[cfg(target_arch = "wasm32")]
+    /// core ([`super::helper`]); started with the first backbone. Not in the WebGPU worker,
+    /// built without `cpu`: the GPU runs both frames, and the helper's side of the protocol (the
+    /// replies decoded, the requests encoded) would only add to its module.
+    #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
     helper: Option<super::helper::Helper>,
 }
 
@@ -59,7 +61,7 @@ impl Service {
             backbone: None,
             classifier: None,
             frames: None,
-            #[cfg(target_arch = "wasm32")]
+            #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
             helper: None,
         }
     }
@@ -108,13 +110,13 @@ impl Service {
             seconds: start.elapsed().as_secs_f64(),
         };
         self.backbone = Some((Arc::new(model), name));
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
         self.start_helper(source);
         Ok(info)
     }
 
     /// On the page's CPU worker (not a helper itself), the helper with the same backbone.
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
     fn start_helper(&mut self, source: BackboneSource) {
         use super::helper::Helper;
         if self.gpu || Helper::is_helper() {
@@ -165,13 +167,13 @@ impl Service {
         // The page's CPU worker sends the second frame to its helper; natively the backend's
         // own threads use the cores.
         let helper = std::cell::Cell::new(false);
-        #[cfg(target_arch = "wasm32")]
+        #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
         let elsewhere = |frame: &Frame| {
             let pending = self.helper.as_ref().map(|h| h.signals(frame, &device));
             helper.set(pending.is_some());
             pending
         };
-        #[cfg(not(target_arch = "wasm32"))]
+        #[cfg(not(all(target_arch = "wasm32", feature = "cpu")))]
         let elsewhere = |_: &Frame| None::<std::future::Ready<Option<crate::flow::FrameSignals>>>;
         let analysis =
             PairAnalysis::run_cached_with(&backbone, [&a, &b], size, &device, cache, elsewhere)
