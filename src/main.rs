@@ -185,11 +185,15 @@ fn main() {
         else {
             return fail("the page has no <canvas id=\"amflow_canvas\">");
         };
+        if let Err(e) = amflow::app::canvas::prepare_webgl2(&canvas) {
+            // eframe then makes its own context, with WebGL's defaults.
+            web_sys::console::warn_1(&e);
+        }
         let result = eframe::WebRunner::new()
             .start(
                 canvas,
                 eframe::WebOptions {
-                    wgpu_options: amflow::app::gpu::wgpu_configuration(),
+                    renderer: eframe::Renderer::Glow,
                     ..Default::default()
                 },
                 Box::new(|cc| Ok(Box::new(amflow::app::AmflowApp::new(cc, launch_from_url())))),

@@ -1,22 +1,19 @@
-//! The GPU the app draws with and, natively, where its engine runs the model: on the GPU device
-//! eframe already opened (shared with burn's wgpu backend: Vulkan/Metal/DX12), or on the CPU.
-//! In the browser the engine's worker picks its own device (`crate::engine`), since a WebGPU
-//! device belongs to one thread.
+//! The desktop app's GPU: the device eframe draws with and where its engine runs the model (the
+//! same device, shared with burn's wgpu backend: Vulkan/Metal/DX12), or the CPU. The web page
+//! draws with WebGL2 (`crate::app::canvas`) and its worker picks its own device
+//! (`crate::engine`), since a WebGPU device belongs to one thread.
 
-#[cfg(not(target_arch = "wasm32"))]
 use burn::tensor::Device;
 use eframe::egui_wgpu::{self, wgpu};
 
-#[cfg(not(target_arch = "wasm32"))]
 use crate::backend::BackendKind;
 
 /// The device the model runs on, and how to describe it to the user.
-#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug, Clone)]
 pub struct Compute {
     /// The burn device.
     pub device: Device,
-    /// E.g. "GPU: NVIDIA H100 (Vulkan), shared with the UI" or "CPU (WebGPU unavailable)".
+    /// E.g. "GPU: NVIDIA H100 (Vulkan), shared with the UI" or "CPU (burn flex) — no GPU device".
     pub description: String,
     /// Whether the model runs on the GPU.
     pub gpu: bool,
@@ -27,9 +24,10 @@ pub struct Compute {
 pub fn wgpu_configuration() -> egui_wgpu::WgpuConfiguration {
     let mut setup = egui_wgpu::WgpuSetupCreateNew::without_display_handle();
     setup.device_descriptor = std::sync::Arc::new(|adapter: &wgpu::Adapter| {
+        // An OpenGL adapter (no Vulkan, Metal or DX12): the UI draws with it, burn cannot.
         if adapter.get_info().backend == wgpu::Backend::Gl {
             return wgpu::DeviceDescriptor {
-                label: Some("amflow (WebGL)"),
+                label: Some("amflow (OpenGL)"),
                 required_limits: wgpu::Limits::downlevel_webgl2_defaults()
                     .using_resolution(adapter.limits()),
                 ..Default::default()
@@ -53,7 +51,6 @@ pub fn wgpu_configuration() -> egui_wgpu::WgpuConfiguration {
 
 /// Picks the device: `asked` when given (`wgpu` shares eframe's device), otherwise the shared
 /// GPU when it is a real one, else the CPU.
-#[cfg(not(target_arch = "wasm32"))]
 pub fn choose(render: Option<&egui_wgpu::RenderState>, asked: Option<BackendKind>) -> Compute {
     let cpu = |why: &str| Compute {
         device: BackendKind::Cpu.device(),
@@ -68,7 +65,7 @@ pub fn choose(render: Option<&egui_wgpu::RenderState>, asked: Option<BackendKind
     };
     let info = render.adapter.get_info();
     if info.backend == wgpu::Backend::Gl {
-        return cpu(" — WebGPU unavailable, the page draws with WebGL");
+        return cpu(" — the GPU adapter is OpenGL, which the model's kernels cannot use");
     }
     let software = info.device_type == wgpu::DeviceType::Cpu;
     if asked.is_none() && software {

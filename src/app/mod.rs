@@ -11,11 +11,14 @@
 pub mod backbone;
 pub(crate) mod background;
 mod busy;
+#[cfg(target_arch = "wasm32")]
+pub mod canvas;
 pub mod clip;
 mod error;
 mod export;
 mod field;
 mod glyphs;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod gpu;
 pub mod live;
 pub mod maps;

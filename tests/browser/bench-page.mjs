@@ -2,7 +2,8 @@
 // bytes fetched before the first frame, first frame, the default weights fetched, the first
 // pair's maps on screen, the pair's time and the longest main-thread task while it computed;
 // then a second pair that shares no frame with the first (a click far along the "frame t"
-// slider), the one a user meets when stepping through a clip, with the same figures.
+// slider), the one a user meets when stepping through a clip, with the same figures, when the
+// page drew during it (ms after the click) and which threads had the CPU meanwhile (Linux).
 // For BENCHMARKS.md; not a test (nothing here is asserted).
 // usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback
 import { chromium } from 'playwright-core';
@@ -10,6 +11,7 @@ import { EXECUTABLE, chromiumFlags } from './chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { snapshot, busiest } from './threads.mjs';
 
 const [url, runs = '1'] = process.argv.slice(2);
 const noWebgpu = process.env.NO_WEBGPU === '1';
@@ -61,9 +63,11 @@ for (let run = 0; run < Number(runs); run++) {
   // The second pair: frame t near the slider's far end (the demo clip: t ≈ 31).
   await page.waitForTimeout(1000);
   const clickAt = await page.evaluate(() => performance.now());
+  const cpu0 = snapshot(), wall0 = Date.now();
   await page.mouse.click(Number(process.env.SLIDER_X || 90), Number(process.env.SLIDER_Y || 80));
   await page.waitForFunction(b => document.body.dataset.amflow === 'maps-ready' && document.body.dataset.amflowMapsMs !== b, said.amflowMapsMs, { timeout: 600000, polling: 100 });
-  const frames = await page.evaluate(t => { const f = window.amflowFrames.filter(x => x >= t); return [f.length, performance.now() - t]; }, clickAt);
+  const threads = busiest(cpu0, snapshot(), Date.now() - wall0);
+  const frames = await page.evaluate(t => { const f = window.amflowFrames.filter(x => x >= t); return [f.length, performance.now() - t, f.map(x => Math.round(x - t))]; }, clickAt);
   await page.waitForTimeout(500);
   const second = await page.evaluate(() => ({ ...document.body.dataset }));
   const before = responses.filter(r => r.at <= firstFrame).reduce((n, r) => n + r.bytes, 0);
@@ -76,7 +80,8 @@ for (let run = 0; run < Number(runs); run++) {
     helper: said.amflowPairHelper,
     second_pair_ms: Number(second.amflowMapsMs), second_pair_model_ms: Number(second.amflowPairModelMs),
     second_longest_task_ms: Number(second.amflowLongestTaskMs), second_helper: second.amflowPairHelper,
-    second_pair_frames_per_s: +(frames[0] / frames[1] * 1000).toFixed(1), wasm,
+    second_pair_frames_per_s: +(frames[0] / frames[1] * 1000).toFixed(1), second_pair_frames_at_ms: frames[2],
+    second_pair_threads: threads, wasm,
   }));
   await ctx.close();
   fs.rmSync(udd, { recursive: true, force: true });
