@@ -76,6 +76,38 @@ impl AmClassifier {
     }
 }
 
+/// How the learning rate moves over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LrSchedule {
+    /// `lr` at every step.
+    #[default]
+    Constant,
+    /// Cosine annealing from `lr` to 0 over the run's steps: `lr_i = lr · (1 + cos(π i / I)) / 2`
+    /// at step `i` of `I = epochs · ⌈clips / batch⌉`.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The scheduler for `steps` steps in all from `lr`.
+    fn scheduler(
+        self,
+        lr: f64,
+        steps: usize,
+    ) -> Result<burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler, TrainError> {
+        match self {
+            LrSchedule::Constant => Ok(lr.into()),
+            LrSchedule::Cosine => {
+                burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig::new(
+                    lr,
+                    steps.max(1),
+                )
+                .init()
+                .map_err(TrainError::Schedule)
+            }
+        }
+    }
+}
+
 /// How to train.
 #[derive(Debug, Clone)]
 pub struct TrainOptions {
@@ -83,8 +115,10 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Clips per batch.
     pub batch_size: usize,
-    /// AdamW learning rate.
+    /// AdamW learning rate (the schedule's start).
     pub learning_rate: f64,
+    /// How the learning rate moves over the run.
+    pub schedule: LrSchedule,
     /// AdamW weight decay.
     pub weight_decay: f32,
     /// Data-loading threads.
@@ -142,6 +176,9 @@ pub enum TrainError {
     /// The device could not hand the results back.
     #[error("reading results back from the device failed: {0}")]
     Readback(String),
+    /// The learning-rate schedule refused its settings.
+    #[error("learning-rate schedule: {0}")]
+    Schedule(String),
     /// Training diverged: the trained weights hold NaN or infinity (nothing is written).
     #[error(
         "training diverged: {0} trained weights are NaN or infinite; nothing was written (try a lower --lr)"
@@ -190,6 +227,9 @@ pub fn train(
         .cloned()
         .unwrap_or_else(|| model.devices().first().cloned().unwrap_or_default());
     let total = train.items.len() + valid.items.len();
+    // Steps per epoch as the loader batches the training clips.
+    let steps = options.epochs * train.items.len().div_ceil(options.batch_size.max(1));
+    let scheduler = options.schedule.scheduler(options.learning_rate, steps)?;
     let limit = bad_clip_limit(options.max_bad_share, total);
     let stop = Interrupter::new();
     let policy = |data: &ClipDataset| BadClipPolicy {
@@ -237,7 +277,7 @@ pub fn train(
     let optimizer = AdamWConfig::new()
         .with_weight_decay(options.weight_decay)
         .init();
-    let result = training.launch(Learner::new(model, optimizer, options.learning_rate));
+    let result = training.launch(Learner::new(model, optimizer, scheduler));
     if bad.len() > limit {
         return Err(TrainError::TooManyBadClips {
             count: bad.len(),
@@ -361,4 +401,36 @@ pub fn evaluate(
         clips,
         skipped: bad.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    #[test]
+    fn cosine_schedule_falls_from_lr_to_zero_over_the_run_and_constant_stays() {
+        // lr · (1 + cos(π i / 4)) / 2 for i = 0..4, by hand: 1, 0.853553, 0.5, 0.146447, 0.
+        let expected = [1e-3, 0.853_553e-3, 0.5e-3, 0.146_447e-3, 0.0];
+        let mut cosine = LrSchedule::Cosine
+            .scheduler(1e-3, 4)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut constant = LrSchedule::Constant
+            .scheduler(1e-3, 4)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (i, want) in expected.into_iter().enumerate() {
+            let got = cosine.step().base();
+            assert!(
+                (got - want).abs() <= 1e-9,
+                "step {i}: cosine lr {got}, expected {want}"
+            );
+            let flat = constant.step().base();
+            assert!(flat == 1e-3, "step {i}: constant lr {flat}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_refuses_a_learning_rate_it_cannot_use() {
+        assert!(LrSchedule::Cosine.scheduler(0.0, 4).is_err());
+        assert!(LrSchedule::Cosine.scheduler(2.0, 4).is_err());
+    }
 }

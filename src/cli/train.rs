@@ -12,7 +12,8 @@ use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
 use crate::classifier::train::{
-    Accuracy, TrainError, TrainOptions, clip_probabilities, evaluate, last_checkpoint_epoch, train,
+    Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate,
+    last_checkpoint_epoch, train,
 };
 use crate::classifier::{
     AmClassifier, CheckpointError, ClassifierConfig, FlowKind, FlowNorm, TpmKind, parse_blocks,
@@ -73,6 +74,11 @@ pub struct TrainArgs {
     /// motions best there of 1e-3 and 5e-3, README).
     #[arg(long, default_value_t = 5e-3)]
     pub lr: f64,
+    /// How the learning rate moves: `constant`, or `cosine` (from `--lr` down to 0 over
+    /// `--epochs`; a resumed run keeps its place on the curve, so resume with the same
+    /// `--epochs`).
+    #[arg(long, value_enum, default_value = "constant")]
+    pub schedule: LrSchedule,
     /// AdamW weight decay.
     #[arg(long, default_value_t = 0.05)]
     pub weight_decay: f32,
@@ -278,6 +284,7 @@ pub fn run_train(
         epochs: args.epochs,
         batch_size: args.batch_size,
         learning_rate: args.lr,
+        schedule: args.schedule,
         weight_decay: args.weight_decay,
         workers: args.workers,
         seed: args.seed,
