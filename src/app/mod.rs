@@ -158,6 +158,13 @@ fn start_engine(
 impl AmflowApp {
     /// Starts loading the backbone in the background.
     pub fn new(cc: &eframe::CreationContext<'_>, launch: Launch) -> Self {
+        // In the browser widgets change state at once instead of animating over 1/12 s: each
+        // animation frame is a frame drawn, and where the browser draws on the CPU every one
+        // takes ~0.1 s of CPU from the model's workers (the click that asks for a pair drew 8–9
+        // frames with animations, 6 without; BENCHMARKS.md).
+        #[cfg(target_arch = "wasm32")]
+        cc.egui_ctx
+            .all_styles_mut(|style| style.animation_time = 0.0);
         let (engine, compute) = start_engine(cc, launch.backend);
         let loading = Loading::start(&engine, launch.backbone.clone());
         let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
