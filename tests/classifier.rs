@@ -113,6 +113,18 @@ fn train_eval_predict_and_bad_checkpoints() {
         err.contains("other settings") && err.contains("lr: 0.005 then, 0.5 now"),
         "{err}"
     );
+    // The same for the schedule: a constant run resumed as a cosine one.
+    let err = failure(&train(&[
+        "--epochs",
+        "3",
+        "--resume",
+        "--schedule",
+        "cosine",
+    ]));
+    assert!(
+        err.contains("cosine_over_epochs: null then, 3 now"),
+        "{err}"
+    );
 
     let eval = ok(&amflow(&[
         "eval",

@@ -75,8 +75,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 5e-3)]
     pub lr: f64,
     /// How the learning rate moves: `constant`, or `cosine` (from `--lr` down to 0 over
-    /// `--epochs`; a resumed run keeps its place on the curve, so resume with the same
-    /// `--epochs`).
+    /// `--epochs`; a resumed run keeps its place on the curve, and a resume that changes the
+    /// schedule or a cosine run's `--epochs` is refused).
     #[arg(long, value_enum, default_value = "constant")]
     pub schedule: LrSchedule,
     /// AdamW weight decay.
@@ -252,6 +252,7 @@ pub fn run_train(
         val: args.val.clone(),
         batch_size: args.batch_size,
         lr: args.lr,
+        cosine_over_epochs: (args.schedule == LrSchedule::Cosine).then_some(args.epochs),
         weight_decay: args.weight_decay,
         seed: args.seed,
     };
@@ -326,7 +327,8 @@ pub fn run_train(
 
 /// What a run was started with (`<out>.train/run.json`): a `--resume` must ask for the same,
 /// since the per-epoch checkpoints only fit the model and the optimiser they were made by. Only
-/// `--epochs` (how far to go), `--workers` and the device may change.
+/// `--epochs` (how far to go; not for a cosine schedule, which anneals over them), `--workers`
+/// and the device may change.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct RunRecord {
     config: ClassifierConfig,
@@ -334,6 +336,11 @@ struct RunRecord {
     val: Option<PathBuf>,
     batch_size: usize,
     lr: f64,
+    /// The epochs a cosine schedule anneals over (`--schedule cosine`); absent for a constant
+    /// rate, as in records written before the option. A resume must keep it: the curve, and so
+    /// the rate at the resumed step, depends on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cosine_over_epochs: Option<usize>,
     weight_decay: f32,
     seed: u64,
 }
