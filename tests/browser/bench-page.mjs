@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { snapshot, busiest } from './threads.mjs';
+import { recordDrawnFrames } from './frames.mjs';
 
 const [url, runs = '1'] = process.argv.slice(2);
 const noWebgpu = process.env.NO_WEBGPU === '1';
@@ -32,25 +33,8 @@ for (let run = 0; run < Number(runs); run++) {
     const sizes = await req.sizes().catch(() => null);
     responses.push({ url: req.url(), at: Date.now() - t0, bytes: sizes ? sizes.responseBodySize + sizes.responseHeadersSize : 0 });
   });
-  // Frames the page drew: animation frames in which it issued WebGL draw calls (egui draws
-  // through WebGL when the page has no WebGPU).
-  await page.addInitScript(() => {
-    window.amflowFrames = [];
-    let tick = 0, drawn = -1;
-    const raf = window.requestAnimationFrame.bind(window);
-    window.requestAnimationFrame = (f) => raf((t) => { tick++; f(t); });
-    for (const C of [window.WebGL2RenderingContext, window.WebGLRenderingContext]) {
-      if (!C) continue;
-      for (const name of ['drawElements', 'drawArrays', 'drawElementsInstanced', 'drawArraysInstanced', 'drawRangeElements']) {
-        const draw = C.prototype[name];
-        if (!draw) continue;
-        C.prototype[name] = function (...a) {
-          if (drawn !== tick) { drawn = tick; window.amflowFrames.push(performance.now()); }
-          return draw.apply(this, a);
-        };
-      }
-    }
-  });
+  // Frames the page drew (frames.mjs).
+  await page.addInitScript(recordDrawnFrames);
   await page.goto(url, { waitUntil: 'commit' });
   await page.waitForSelector('body[data-amflow-first-frame-ms]', { timeout: 600000 });
   const firstFrame = Date.now() - t0;

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { snapshot, totalMs, busiest } from './threads.mjs';
+import { recordDrawnFrames } from './frames.mjs';
 
 const [url] = process.argv.slice(2);
 const [width, height] = (process.env.VIEWPORT || '1280x900').split('x').map(Number);
@@ -20,27 +21,11 @@ const ctx = await chromium.launchPersistentContext(udd, {
   executablePath: EXECUTABLE, headless: true, args: chromiumFlags(true), viewport: { width, height },
 });
 const page = ctx.pages()[0] ?? await ctx.newPage();
-await page.addInitScript(() => {
-  window.amflowFrames = 0;
-  let tick = 0, drawn = -1;
-  const raf = window.requestAnimationFrame.bind(window);
-  window.requestAnimationFrame = (f) => raf((t) => { tick++; f(t); });
-  for (const C of [window.WebGL2RenderingContext, window.WebGLRenderingContext]) {
-    if (!C) continue;
-    for (const name of ['drawElements', 'drawArrays', 'drawElementsInstanced', 'drawArraysInstanced', 'drawRangeElements']) {
-      const draw = C.prototype[name];
-      if (!draw) continue;
-      C.prototype[name] = function (...a) {
-        if (drawn !== tick) { drawn = tick; window.amflowFrames++; }
-        return draw.apply(this, a);
-      };
-    }
-  }
-});
+await page.addInitScript(recordDrawnFrames);
 await page.goto(url);
 await page.waitForSelector('body[data-amflow="maps-ready"], body[data-amflow="error"]', { timeout: 600000 });
 await page.waitForTimeout(2000);
-const frames = () => page.evaluate(() => window.amflowFrames);
+const frames = () => page.evaluate(() => window.amflowFrames.length);
 const n0 = await frames(), cpu0 = snapshot(), t0 = Date.now();
 for (let i = 0; i < 12; i++) {
   await page.mouse.move(600 + (i % 2) * 40, 500 + i);
