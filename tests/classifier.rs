@@ -91,6 +91,10 @@ fn train_eval_predict_and_bad_checkpoints() {
     let again = ok(&train(&["--epochs", "1", "--resume"]));
     assert!(!again.contains("epoch 1/1 train"), "{again}");
     assert!(
+        again.contains("reach epoch 1, at or past --epochs 1: nothing left to train"),
+        "{again}"
+    );
+    assert!(
         tensors(&ckpt) == first,
         "resuming at the last epoch changed the weights"
     );
@@ -140,6 +144,21 @@ fn train_eval_predict_and_bad_checkpoints() {
     let top5 = acc["top5"].as_f64().expect("top5");
     assert!((0.0..=1.0).contains(&top1) && top5 >= top1, "{acc}");
     assert_eq!(acc["clips"], 9);
+    // The confusion matrix: a row per class in the checkpoint's order, each holding as many
+    // clips as `synth` wrote for that class (one each), its diagonal the clips top-1 counted.
+    let rows: Vec<Vec<u64>> = serde_json::from_value(acc["confusion"].clone()).expect("matrix");
+    let classes = std::fs::read_to_string(data.join("classes.txt")).expect("classes.txt");
+    let classes: Vec<&str> = classes.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), classes.len(), "{acc}");
+    for (row, class) in rows.iter().zip(&classes) {
+        assert_eq!(row.len(), classes.len(), "{acc}");
+        let written = std::fs::read_dir(data.join("test").join(class))
+            .expect("class folder")
+            .count() as u64;
+        assert_eq!(row.iter().sum::<u64>(), written, "{class}: {acc}");
+    }
+    let right: u64 = (0..rows.len()).map(|i| rows[i][i]).sum();
+    assert_eq!(right as f64, (top1 * 9.0).round(), "{acc}");
     let three = ok(&amflow(&[
         "eval",
         s(&data),

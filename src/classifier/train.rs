@@ -301,8 +301,8 @@ pub fn train(
     Ok(result.model)
 }
 
-/// Top-1 and top-5 accuracy over a dataset.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// Top-1 and top-5 accuracy over a dataset, and which classes the clips were taken for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Accuracy {
     /// Fraction of clips whose best class is right.
     pub top1: f64,
@@ -312,6 +312,38 @@ pub struct Accuracy {
     pub clips: usize,
     /// Clips that could not be read, left out of the accuracy.
     pub skipped: usize,
+    /// `confusion[true][predicted]`: clips of each class (rows, the checkpoint's class order)
+    /// by the class they were given (columns). A clip whose right class ties for the best
+    /// counts as right, as in `top1`, so the diagonal sums to `top1 · clips`.
+    pub confusion: Vec<Vec<usize>>,
+}
+
+impl Accuracy {
+    /// Top-1 within each class (the diagonal over the row sums); `None` for a class with no
+    /// clips.
+    pub fn per_class(&self) -> Vec<Option<f64>> {
+        self.confusion
+            .iter()
+            .enumerate()
+            .map(|(i, row)| {
+                let n: usize = row.iter().sum();
+                (n > 0).then(|| row[i] as f64 / n as f64)
+            })
+            .collect()
+    }
+}
+
+/// The class a clip is given from its probabilities `row` when its right class is `label`: the
+/// right one when nothing beats it (a tie counts as right), else the first of the highest.
+/// Top-1 counts a clip right when this is its class.
+fn predicted(row: &[f32], label: usize) -> usize {
+    row.iter()
+        .enumerate()
+        .fold(
+            (label, row[label]),
+            |best, (i, &p)| if p > best.1 { (i, p) } else { best },
+        )
+        .0
 }
 
 /// Class probabilities `[B, C]` of clips `[B·crops, T, 3, S, S]`, averaged over each clip's
@@ -347,6 +379,8 @@ pub fn evaluate(
     let mut top1 = 0usize;
     let mut top5 = 0usize;
     let mut clips = 0usize;
+    let classes = model.config().classes.len();
+    let mut confusion = vec![vec![0usize; classes]; classes];
     let limit = bad_clip_limit(max_bad_share, data.items.len());
     for chunk in data.items.chunks(batch_size.max(1)) {
         let mut values = Vec::new();
@@ -381,17 +415,21 @@ pub fn evaluate(
             device,
         );
         let probs = clip_probabilities(model, pixels, crops)?;
-        let [b, classes] = probs.dims();
+        let [b, width] = probs.dims();
         let values = probs
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|e| TrainError::Readback(format!("{e:?}")))?;
-        for (row, item) in values.chunks(classes).zip(readable).take(b) {
+        for (row, item) in values.chunks(width).zip(readable).take(b) {
             let right = row[item.label];
             let better = row.iter().filter(|&&p| p > right).count();
-            top1 += usize::from(better == 0);
+            let given = predicted(row, item.label);
+            top1 += usize::from(given == item.label);
             top5 += usize::from(better < 5);
             clips += 1;
+            if let Some(cell) = confusion.get_mut(item.label).and_then(|r| r.get_mut(given)) {
+                *cell += 1;
+            }
         }
     }
     let n = clips.max(1) as f64;
@@ -400,12 +438,37 @@ pub fn evaluate(
         top5: top5 as f64 / n,
         clips,
         skipped: bad.len(),
+        confusion,
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::LrSchedule;
+    use super::{Accuracy, LrSchedule, predicted};
+
+    #[test]
+    fn a_clip_is_given_its_best_class_and_a_tie_with_the_right_one_counts_as_right() {
+        assert_eq!(predicted(&[0.1, 0.7, 0.2], 0), 1);
+        assert_eq!(predicted(&[0.1, 0.7, 0.2], 1), 1);
+        // Ties: with the right class, right (as top-1 counts it); between two wrong ones, the
+        // first.
+        assert_eq!(predicted(&[0.4, 0.4, 0.2], 1), 1);
+        assert_eq!(predicted(&[0.2, 0.4, 0.4], 0), 1);
+        // NaN beats nothing and is never given.
+        assert_eq!(predicted(&[f32::NAN, 0.3, 0.6], 1), 2);
+    }
+
+    #[test]
+    fn per_class_accuracy_is_the_diagonal_over_each_row() {
+        let a = Accuracy {
+            top1: 0.5,
+            top5: 1.0,
+            clips: 6,
+            skipped: 0,
+            confusion: vec![vec![2, 1, 0], vec![2, 1, 0], vec![0, 0, 0]],
+        };
+        assert_eq!(a.per_class(), vec![Some(2.0 / 3.0), Some(1.0 / 3.0), None]);
+    }
 
     #[test]
     fn cosine_schedule_falls_from_lr_to_zero_over_the_run_and_constant_stays() {

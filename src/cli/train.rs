@@ -261,6 +261,12 @@ pub fn run_train(
         let epoch = last_checkpoint_epoch(&artifacts)
             .ok_or_else(|| CliError::NothingToResume(artifacts.clone()))?;
         run.check_resume(&record)?;
+        if epoch >= args.epochs {
+            println!(
+                "the run's checkpoints reach epoch {epoch}, at or past --epochs {}: nothing left to train; writing the weights of epoch {epoch}",
+                args.epochs
+            );
+        }
         Some(epoch)
     } else {
         std::fs::create_dir_all(&artifacts).map_err(|source| CheckpointError::Io {
@@ -464,8 +470,36 @@ pub fn run_eval(
         println!("{}", serde_json::to_string(&accuracy).unwrap_or_default());
     } else {
         print_accuracy(&accuracy, &args.data.display().to_string());
+        print_confusion(&accuracy, &model.config().classes);
     }
     Ok(())
+}
+
+/// Each class's top-1 and the confusion matrix: a row per true class, a column per class given.
+fn print_confusion(a: &Accuracy, classes: &[String]) {
+    let width = classes
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    println!("per class (rows: the clips' class; columns: the class given):");
+    let heads: String = (0..classes.len())
+        .map(|j| format!("{:>4}", j + 1))
+        .collect();
+    println!("  {:>2} {:<width$} {:>6} {heads}", "", "class", "top-1");
+    for (i, (class, share)) in classes.iter().zip(a.per_class()).enumerate() {
+        let share = share.map_or("–".to_string(), |v| format!("{:.0}%", 100.0 * v));
+        let cells: String = a.confusion[i]
+            .iter()
+            .enumerate()
+            .map(|(j, &n)| match n {
+                0 if j != i => format!("{:>4}", "."),
+                n => format!("{n:>4}"),
+            })
+            .collect();
+        println!("  {:>2} {class:<width$} {share:>6} {cells}", i + 1);
+    }
 }
 
 /// Runs `amflow predict`.
