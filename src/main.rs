@@ -91,6 +91,7 @@ fn run_app(cli: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
             (None, None) => amflow::app::ClipSource::Demo,
         },
         size: cli.size,
+        relaxed_simd: true,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default().with_inner_size([1280.0, 800.0]),
@@ -122,7 +123,8 @@ fn main() -> std::process::ExitCode {
 /// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo,
 /// `?camera` the camera, `?size=112` the maps' input size,
 /// `?backbone=URL` a backbone folder (`config.json` + `model.safetensors`) instead of the
-/// embedded one, `?backend=cpu` keeps the model off the GPU.
+/// embedded one, `?backend=cpu` keeps the model off the GPU, `?relaxed-simd=off` keeps the CPU
+/// worker to its SIMD128 flavour where the browser has relaxed SIMD.
 #[cfg(all(target_arch = "wasm32", feature = "app"))]
 fn launch_from_url() -> amflow::app::Launch {
     let params = web_sys::window()
@@ -150,6 +152,7 @@ fn launch_from_url() -> amflow::app::Launch {
         backend: get("backend").and_then(|b| b.parse().ok()),
         checkpoint: get("checkpoint").map(amflow::app::CheckpointSource::Url),
         size: get("size").and_then(|s| s.parse().ok()),
+        relaxed_simd: !matches!(get("relaxed-simd").as_deref(), Some("off" | "0" | "no")),
     }
 }
 

@@ -51,6 +51,9 @@ pub struct Launch {
     pub checkpoint: Option<CheckpointSource>,
     /// The maps' input size (short side) to start with; `None`: 224.
     pub size: Option<u32>,
+    /// In the browser, whether the CPU worker may use relaxed SIMD where the browser has it
+    /// (`?relaxed-simd=off` keeps it to SIMD128); natively unused.
+    pub relaxed_simd: bool,
 }
 
 enum State {
@@ -106,6 +109,7 @@ struct Measures {
 fn start_engine(
     cc: &eframe::CreationContext<'_>,
     backend: Option<BackendKind>,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(unused_variables))] relaxed_simd: bool,
 ) -> (Engine, Compute) {
     let ctx = cc.egui_ctx.clone();
     let repaint = move || ctx.request_repaint();
@@ -128,7 +132,7 @@ fn start_engine(
     }
     #[cfg(target_arch = "wasm32")]
     {
-        match Engine::worker(backend, repaint) {
+        match Engine::worker(backend, relaxed_simd, repaint) {
             Ok(engine) => {
                 let started = Some(engine.request(Request::Start));
                 let compute = Compute {
@@ -165,7 +169,7 @@ impl AmflowApp {
         #[cfg(target_arch = "wasm32")]
         cc.egui_ctx
             .all_styles_mut(|style| style.animation_time = 0.0);
-        let (engine, compute) = start_engine(cc, launch.backend);
+        let (engine, compute) = start_engine(cc, launch.backend, launch.relaxed_simd);
         let loading = Loading::start(&engine, launch.backbone.clone());
         let clip = ClipPanel::new(launch.clip.clone(), &cc.egui_ctx);
         Self {

@@ -89,8 +89,13 @@ impl Engine {
     /// `?backend=wgpu` to the WebGPU worker without the page's check. A WebGPU worker that finds
     /// no adapter of its own says so and is replaced by the CPU worker. Requests wait until a
     /// worker listens, so none is lost on the way.
+    ///
+    /// The CPU worker comes in two flavours of one code: `amflow-worker-cpu-relaxed_loader.js`
+    /// (gemm's kernels with relaxed SIMD's fused multiply-add) where the browser validates
+    /// relaxed SIMD and `relaxed_simd` allows it, else `amflow-worker-cpu_loader.js` (SIMD128).
     pub fn worker(
         backend: Option<crate::backend::BackendKind>,
+        relaxed_simd: bool,
         repaint: impl Fn() + 'static,
     ) -> Result<Self, EngineError> {
         use crate::backend::BackendKind;
@@ -99,8 +104,11 @@ impl Engine {
             Some(BackendKind::Wgpu) => web::Start::Gpu,
             None => web::Start::CheckAdapter,
         };
+        let cpu_script = web::cpu_script(relaxed_simd && web::has_relaxed_simd());
         Ok(Self {
-            worker: Ok(std::rc::Rc::new(web::Worker::start(start, None, repaint)?)),
+            worker: Ok(std::rc::Rc::new(web::Worker::start(
+                start, cpu_script, None, repaint,
+            )?)),
         })
     }
 
@@ -110,6 +118,7 @@ impl Engine {
         Ok(Self {
             worker: Ok(std::rc::Rc::new(web::Worker::start(
                 web::Start::Script(script.to_string()),
+                web::CPU_SCRIPT,
                 Some(name),
                 || {},
             )?)),
@@ -158,6 +167,26 @@ mod web {
     pub const GPU_SCRIPT: &str = "./amflow-worker_loader.js";
     /// The CPU worker's script (the `cpu` build).
     pub const CPU_SCRIPT: &str = "./amflow-worker-cpu_loader.js";
+    /// The CPU worker's script with relaxed SIMD (the `cpu,relaxed-simd` build).
+    pub const CPU_RELAXED_SCRIPT: &str = "./amflow-worker-cpu-relaxed_loader.js";
+
+    /// Whether this browser's WebAssembly has relaxed SIMD (Chromium and Firefox do; Safari,
+    /// as of 2026, does not): whether it validates
+    /// [`RELAXED_SIMD_PROBE`](super::super::relaxed_simd::RELAXED_SIMD_PROBE).
+    pub fn has_relaxed_simd() -> bool {
+        let probe = Uint8Array::from(super::super::relaxed_simd::RELAXED_SIMD_PROBE);
+        js_sys::WebAssembly::validate(&probe).unwrap_or(false)
+    }
+
+    /// The CPU worker's script: the relaxed-SIMD flavour when `relaxed` (the browser has it and
+    /// the page did not turn it off), else the SIMD128 one.
+    pub fn cpu_script(relaxed: bool) -> &'static str {
+        if relaxed {
+            CPU_RELAXED_SCRIPT
+        } else {
+            CPU_SCRIPT
+        }
+    }
 
     type Sink = Box<dyn FnMut(Reply)>;
 
@@ -172,6 +201,8 @@ mod web {
         failed: Option<EngineError>,
         /// Added to the device's description: why the model is not on WebGPU, when it is not.
         why_cpu: String,
+        /// The CPU worker's script ([`cpu_script`]), for a WebGPU worker that finds no adapter.
+        cpu_script: &'static str,
     }
 
     struct Handlers {
@@ -319,8 +350,9 @@ mod web {
                 repaint.clone(),
                 name.map(str::to_string),
             );
+            let cpu_script = state.borrow().cpu_script;
             wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = launch(CPU_SCRIPT, name.as_deref(), &c, &s, &r) {
+                if let Err(e) = launch(cpu_script, name.as_deref(), &c, &s, &r) {
                     fail(&s, e);
                 }
                 r();
@@ -364,12 +396,17 @@ mod web {
     }
 
     impl Worker {
+        /// Starts the worker `start` names, `cpu_script` being the CPU worker's script.
         pub fn start(
             start: Start,
+            cpu_script: &'static str,
             name: Option<&str>,
             repaint: impl Fn() + 'static,
         ) -> Result<Self, EngineError> {
-            let state = Rc::new(RefCell::new(State::default()));
+            let state = Rc::new(RefCell::new(State {
+                cpu_script,
+                ..State::default()
+            }));
             let current: Current = Rc::new(RefCell::new(None));
             let repaint: Rc<dyn Fn()> = Rc::new(repaint);
             match start {
@@ -377,7 +414,7 @@ mod web {
                 Start::Script(script) => launch(&script, name, &current, &state, &repaint)?,
                 Start::Cpu(why) => {
                     state.borrow_mut().why_cpu = why.to_string();
-                    launch(CPU_SCRIPT, name, &current, &state, &repaint)?;
+                    launch(cpu_script, name, &current, &state, &repaint)?;
                 }
                 Start::CheckAdapter => {
                     let (c, s, r) = (current.clone(), state.clone(), repaint.clone());
@@ -387,7 +424,7 @@ mod web {
                             Ok(()) => GPU_SCRIPT,
                             Err(why) => {
                                 s.borrow_mut().why_cpu = format!(" — {why}");
-                                CPU_SCRIPT
+                                cpu_script
                             }
                         };
                         if let Err(e) = launch(script, name.as_deref(), &c, &s, &r) {

@@ -30,6 +30,7 @@ pub mod hub;
 #[cfg(feature = "model")]
 mod load;
 pub mod protocol;
+pub mod relaxed_simd;
 #[cfg(feature = "model")]
 mod service;
 #[cfg(all(target_arch = "wasm32", feature = "model"))]

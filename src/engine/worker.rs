@@ -94,7 +94,18 @@ async fn open() -> Result<(Device, String, bool), String> {
 
 #[cfg(feature = "cpu")]
 fn cpu(why: &str) -> (Device, String, bool) {
-    (Device::flex(), format!("CPU (burn flex){why}"), false)
+    // What the module's matrix products were built with (the page starts the relaxed-SIMD
+    // flavour where the browser validates relaxed SIMD).
+    let simd = if cfg!(feature = "relaxed-simd") {
+        "SIMD128 + relaxed SIMD"
+    } else {
+        "SIMD128"
+    };
+    (
+        Device::flex(),
+        format!("CPU (burn flex, {simd}){why}"),
+        false,
+    )
 }
 
 /// The browser's WebGPU adapter, as burn's wgpu device.

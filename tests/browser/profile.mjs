@@ -1,5 +1,5 @@
-// Where the page's main thread spends its time while it loads and shows the first maps: the
-// DevTools protocol's sampling profiler on the page (not its worker), self time summed by
+// Where the page's main thread (or, with TARGET=worker, its model worker) spends its time while
+// it loads and shows the maps: the DevTools protocol's sampling profiler, self time summed by
 // function, and the longest main-thread tasks the page itself saw. A tool, not a test.
 // usage: node profile.mjs <url> [top]     env NO_WEBGPU=1: the CPU fallback
 import { chromium } from 'playwright-core';
@@ -17,9 +17,40 @@ const ctx = await chromium.launchPersistentContext(udd, {
   viewport: { width: 1280, height: 900 },
 });
 const page = ctx.pages()[0] ?? await ctx.newPage();
-const cdp = await ctx.newCDPSession(page);
-await cdp.send('Profiler.enable');
-await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+const pageCdp = await ctx.newCDPSession(page);
+// TARGET=worker profiles the page's model worker (the first dedicated worker the page starts)
+// instead of the page: the protocol's messages go to it through the page's session
+// (Target.sendMessageToTarget), with the same Profiler commands.
+const inWorker = process.env.TARGET === 'worker';
+let cdp = pageCdp;
+if (inWorker) {
+  const replies = new Map();
+  let next = 1;
+  let attached;
+  const worker = new Promise(resolve => { attached = resolve; });
+  pageCdp.on('Target.attachedToTarget', e => { if (e.targetInfo.type === 'worker') attached(e.sessionId); });
+  pageCdp.on('Target.receivedMessageFromTarget', e => {
+    const m = JSON.parse(e.message);
+    if (m.id && replies.has(m.id)) { replies.get(m.id)(m); replies.delete(m.id); }
+  });
+  await pageCdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+  cdp = {
+    async send(method, params = {}) {
+      const sessionId = await worker;
+      const id = next++;
+      const reply = new Promise(resolve => replies.set(id, resolve));
+      await pageCdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+      const m = await reply;
+      if (m.error) throw new Error(`${method}: ${JSON.stringify(m.error)}`);
+      return m.result;
+    },
+  };
+}
+const enabled = (async () => {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+})();
+if (!inWorker) await enabled;
 const ready = 'body[data-amflow="maps-ready"][data-amflow-longest-task-ms], body[data-amflow="error"]';
 // PROFILE=load: from navigation to the first maps; otherwise (the default) the second pair
 // only: after the first maps, the "frame t" slider is clicked and the next maps awaited.
@@ -30,9 +61,11 @@ if (load) await cdp.send('Profiler.start');
 await page.goto(url, { waitUntil: 'load' });
 if (first) {
   await page.waitForSelector('body[data-amflow-backbone="ready"]', { timeout: 600000 });
+  await enabled;
   await cdp.send('Profiler.start');
 }
 await page.waitForSelector(ready, { timeout: 600000 });
+await enabled;
 if (!load && !first) {
   await page.waitForTimeout(1000);
   const before = await page.evaluate(() => document.body.dataset.amflowMapsMs);
@@ -76,7 +109,7 @@ for (let i = best.from; i <= best.to; i++) {
 }
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 console.log(`page says: maps ${said.amflowMapsMs} ms, longest task ${said.amflowLongestTaskMs} ms; long tasks: ${JSON.stringify(tasks.map(([s, d]) => [Math.round(s), Math.round(d)]))}`);
-console.log(`main thread, ${total.toFixed(0)} ms sampled:`);
+console.log(`${inWorker ? 'the model worker' : 'main thread'}, ${total.toFixed(0)} ms sampled:`);
 for (const [name, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(top))) {
   console.log(`${ms.toFixed(1).padStart(9)} ms  ${name.slice(0, 140)}`);
 }

@@ -12,7 +12,8 @@
 #      and checking that the first map in the screenshot is a picture, not a blank;
 #   6. the same in a browser without WebGPU: the page draws with WebGL and the model runs in
 #      the CPU worker (<body data-amflow-compute="cpu">), its helper worker running one frame
-#      of the pair, and without fetching the WebGPU worker's module; then ?backend=wgpu there,
+#      of the pair, and without fetching the WebGPU worker's module; the CPU worker's relaxed-
+#      SIMD flavour, and its SIMD128 one with ?relaxed-simd=off; then ?backend=wgpu there,
 #      whose WebGPU worker finds no adapter and hands over to the CPU worker;
 #      all of these run the model in the page's workers, and must report the pair's time and
 #      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
@@ -40,6 +41,23 @@ mkdir -p "$OUT"
 cd "$ROOT"
 trunk build web/index.html --dist "$DIST" --offline --no-sri
 cp tests/data/vtest-2s.webm "$DIST/"
+
+# The CPU worker's two flavours (src/engine/relaxed_simd.rs): V8 with relaxed SIMD turned off
+# must refuse the relaxed-SIMD module (it holds relaxed instructions: the feature took) and
+# accept the SIMD128 one (a browser without relaxed SIMD can run it); with it on, both.
+validates() {
+  node "$1" -e "console.log(WebAssembly.validate(require('fs').readFileSync(process.argv[1])))" "$DIST/$2"
+}
+for check in "--no-experimental-wasm-relaxed-simd amflow-worker-cpu_bg.wasm true" \
+             "--no-experimental-wasm-relaxed-simd amflow-worker-cpu-relaxed_bg.wasm false" \
+             "--experimental-wasm-relaxed-simd amflow-worker-cpu-relaxed_bg.wasm true"; do
+  read -r flag module expected <<<"$check"
+  found=$(validates "$flag" "$module")
+  if [ "$found" != "$expected" ]; then
+    echo "WebAssembly.validate($module) with $flag: $found, expected $expected"; exit 1
+  fi
+done
+echo "::: browser: the relaxed-SIMD worker needs relaxed SIMD, the SIMD128 one does not"
 mkdir -p "$DIST/tiny-dinov2"
 cp "$ROOT/../shared/models/tiny-dinov2/config.json" "$ROOT/../shared/models/tiny-dinov2/model.safetensors" "$DIST/tiny-dinov2/"
 
@@ -82,15 +100,19 @@ for mode in drop pick; do
   fi
 done
 # name | NO_WEBGPU | URL parameters | where the model must run | the worker module that must be
-# fetched | the one that must not be | the pair's marker
+# fetched | the ones that must not be | the pair's marker
 #  - maps: WebGPU (SwiftShader) in the WebGPU worker;
 #  - maps-cpu: no WebGPU adapter on the page, so the CPU worker alone (the WebGPU module is never
-#    fetched), its pair split with its helper worker (data-amflow-pair-helper="1");
+#    fetched), its pair split with its helper worker (data-amflow-pair-helper="1"); Chromium has
+#    relaxed SIMD, so it is the relaxed-SIMD flavour and the SIMD128 one is never fetched;
+#  - maps-cpu-simd128: the same with ?relaxed-simd=off, the SIMD128 flavour (what a browser
+#    without relaxed SIMD runs);
 #  - maps-cpu-fallback: ?backend=wgpu skips the page's check, the WebGPU worker finds no adapter
 #    and hands over to the CPU worker.
-for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm|[data-amflow-pair-helper=\"0\"]" \
-           "maps-cpu|1||cpu|amflow-worker-cpu_bg.wasm|amflow-worker_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
-           "maps-cpu-fallback|1|&backend=wgpu|cpu|amflow-worker-cpu_bg.wasm||"; do
+for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm amflow-worker-cpu-relaxed_bg.wasm|[data-amflow-pair-helper=\"0\"]" \
+           "maps-cpu|1||cpu|amflow-worker-cpu-relaxed_bg.wasm|amflow-worker_bg.wasm amflow-worker-cpu_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
+           "maps-cpu-simd128|1|&relaxed-simd=off|cpu|amflow-worker-cpu_bg.wasm|amflow-worker_bg.wasm amflow-worker-cpu-relaxed_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
+           "maps-cpu-fallback|1|&backend=wgpu|cpu|amflow-worker-cpu-relaxed_bg.wasm||"; do
   IFS='|' read -r name nowebgpu params compute fetched unfetched pair <<<"$run"
   page="index.html?backbone=tiny-dinov2/$params"
   marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"][data-amflow-maps-ms][data-amflow-longest-task-ms]$pair"
@@ -106,9 +128,11 @@ for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm|[data-am
   if ! grep -q "GET /$fetched " <<<"$requests"; then
     echo "browser run '$name' did not fetch $fetched"; status=1
   fi
-  if [ -n "$unfetched" ] && grep -q "GET /$unfetched " <<<"$requests"; then
-    echo "browser run '$name' fetched $unfetched, which it does not run"; status=1
-  fi
+  for module in $unfetched; do
+    if grep -q "GET /$module " <<<"$requests"; then
+      echo "browser run '$name' fetched $module, which it does not run"; status=1
+    fi
+  done
 done
 echo "::: browser: a dataset's block ranking dropped on the page"
 if ! (cd "$HERE" && UDD_PARENT="$OUT" node ranking.mjs "http://127.0.0.1:$PORT/index.html?backbone=tiny-dinov2/" "$OUT/ranking.png"); then
