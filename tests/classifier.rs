@@ -171,6 +171,44 @@ fn train_eval_predict_and_bad_checkpoints() {
     ]));
     assert!(three.contains("top5"));
 
+    // The signed flow (beyond the paper) trains, is recorded in its checkpoint and evaluates.
+    let signed = dir.path().join("signed.safetensors");
+    let mut args = vec![
+        "train",
+        s(&data),
+        "--backbone",
+        s(&tiny),
+        "--size",
+        "56",
+        "--frames",
+        "4",
+        "--blocks",
+        "2",
+        "--flow",
+        "signed",
+        "--epochs",
+        "1",
+        "--workers",
+        "1",
+        "--out",
+    ];
+    args.push(s(&signed));
+    ok(&amflow(&args));
+    let described = ok(&amflow(&["checkpoint", s(&signed), "--json"]));
+    let described: serde_json::Value = serde_json::from_str(described.trim()).expect("JSON");
+    assert_eq!(described["config"]["flow"], "signed", "{described}");
+    let eval = ok(&amflow(&[
+        "eval",
+        s(&data),
+        "--checkpoint",
+        s(&signed),
+        "--backbone",
+        s(&tiny),
+        "--json",
+    ]));
+    let acc: serde_json::Value = serde_json::from_str(eval.trim()).expect("JSON");
+    assert_eq!(acc["clips"], 9, "{acc}");
+
     let clip = data.join("test/left/0000");
     let predict = ok(&amflow(&[
         "predict",

@@ -18,6 +18,10 @@ pub enum FlowKind {
     Vanilla,
     /// `|Z(t) − Z(t+1)|` through an aligning encoder (eq. 4–5): moving cameras.
     Aligned,
+    /// `Σ_i softmax_j(±(X(t+1) − X(t)))`, rise and fall kept apart (beyond the paper,
+    /// `src/flow/signed.rs`): the vanilla flow without the absolute value that makes a motion
+    /// and its reverse look the same. Fixed cameras.
+    Signed,
 }
 
 /// How the AM flow is scaled before it joins the block's normalised tokens in an adapter's
@@ -199,6 +203,15 @@ impl ClassifierConfig {
                 width: self.backbone.hidden_size,
             });
         }
+        let heads = self.backbone.num_attention_heads;
+        if self.flow == FlowKind::Signed
+            && (heads == 0 || !self.backbone.hidden_size.is_multiple_of(2 * heads))
+        {
+            return Err(ConfigError::SignedWidth {
+                heads,
+                width: self.backbone.hidden_size,
+            });
+        }
         Ok(())
     }
 }
@@ -252,6 +265,16 @@ pub enum ConfigError {
     #[error("{heads} aligning-encoder heads do not divide the width {width}")]
     AlignerHeads {
         /// Heads asked for.
+        heads: usize,
+        /// Backbone width.
+        width: usize,
+    },
+    /// Signed flow's `2H` channels do not divide the width.
+    #[error(
+        "signed flow has 2 channels per head, 2 × {heads}, which do not divide the width {width}"
+    )]
+    SignedWidth {
+        /// Attention heads.
         heads: usize,
         /// Backbone width.
         width: usize,
@@ -382,5 +405,40 @@ mod tests {
         assert_eq!(err, ConfigError::OneFrame);
         assert!(config(1, vec![]).validate().is_ok());
         assert!(config(2, vec![1]).validate().is_ok());
+    }
+
+    #[test]
+    fn signed_flow_needs_two_channels_per_head_to_divide_the_width() {
+        // 3 heads in a width of 33: 33 / 3 is whole, 33 / 6 is not.
+        let config = |flow| ClassifierConfig {
+            format: FORMAT.into(),
+            backbone: BackboneId {
+                name: "odd".into(),
+                hidden_size: 33,
+                num_hidden_layers: 2,
+                num_attention_heads: 3,
+                patch_size: 14,
+                num_register_tokens: 0,
+            },
+            am_blocks: vec![1],
+            flow,
+            tpm: TpmKind::Transformer,
+            frames: 4,
+            bottleneck: 8,
+            size: 56,
+            aligner_heads: 3,
+            flow_norm: Default::default(),
+            flow_input: true,
+            pool_grid: 1,
+            classes: vec!["a".into(), "b".into()],
+        };
+        assert!(config(FlowKind::Vanilla).validate().is_ok());
+        assert_eq!(
+            config(FlowKind::Signed).validate(),
+            Err(ConfigError::SignedWidth {
+                heads: 3,
+                width: 33
+            })
+        );
     }
 }

@@ -26,7 +26,7 @@ use super::adapter::Adapter;
 use super::config::{ClassifierConfig, FlowKind, FlowNorm};
 use super::tpm::TemporalModule;
 use crate::flow::{AligningEncoder, AligningEncoderConfig, FlowKernel, Fused};
-use crate::flow::{broadcast_heads, column_sums};
+use crate::flow::{broadcast_heads, column_sums, signed_flow};
 use crate::model::dinov2::scale;
 use crate::model::{Dinov2, InputError};
 
@@ -110,7 +110,7 @@ impl Trainable {
                 .iter()
                 .map(|_| AligningEncoderConfig::for_width(d, config.aligner_heads).init(device))
                 .collect(),
-            FlowKind::Aligned | FlowKind::Vanilla => Vec::new(),
+            FlowKind::Aligned | FlowKind::Vanilla | FlowKind::Signed => Vec::new(),
         };
         let tpms = am
             .iter()
@@ -239,6 +239,18 @@ impl AmClassifier {
                         .reshape([bb, tt, hh, nn, 1])
                 }); // [B·T, H, N, 1]
                 broadcast_heads(flow.reshape([b * t, h, n]), d / h) // [B·T, N, D]
+            }
+            FlowKind::Signed => {
+                let flow = per_pair::<4, 5>(logits, b, t, |cur, next| {
+                    let [bb, tt, hh, nn, _] = cur.dims();
+                    signed_flow(
+                        cur.reshape([bb * tt, hh, nn, nn]),
+                        next.reshape([bb * tt, hh, nn, nn]),
+                    ) // [B(T−1), 2H, N]
+                    .reshape([bb, tt, 2 * hh, nn, 1])
+                }); // [B·T, 2H, N, 1]
+                // Each of the 2H channels over d_head/2 of the width (validated to divide it).
+                broadcast_heads(flow.reshape([b * t, 2 * h, n]), d / (2 * h)) // [B·T, N, D]
             }
             FlowKind::Aligned => {
                 let s = broadcast_heads(column_sums(probs), d / h); // [B·T, N, D]
@@ -535,7 +547,7 @@ mod tests {
     #[test]
     fn every_flow_and_tpm_kind_gives_logits_and_gradients() {
         let device = Device::flex().autodiff();
-        for flow in [FlowKind::Vanilla, FlowKind::Aligned] {
+        for flow in [FlowKind::Vanilla, FlowKind::Aligned, FlowKind::Signed] {
             for tpm in [TpmKind::Transformer, TpmKind::Tcn, TpmKind::Lstm] {
                 let backbone = tiny(&device);
                 let cfg = config(&backbone, vec![1, 2], flow, tpm);

@@ -1,6 +1,8 @@
 //! AM flow: motion read out of the attention maps of a frozen transformer (SPEC §2).
 //!
 //! - [`vanilla`]: `Σ_i softmax_j |X(t) − X(t+1)|`, one value per head and token.
+//! - [`signed`]: `rise ‖ fall`, where attention grew and where it shrank, kept apart (beyond the
+//!   paper: the direction that `|·|` drops).
 //! - [`aligned`]: `|Z(t) − Z(t+1)|` with `Z` a learned linear-attention encoder of the
 //!   attention column sums, for moving cameras.
 //! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow;
@@ -8,6 +10,7 @@
 
 pub mod aligned;
 pub mod kernel;
+pub mod signed;
 pub mod stream;
 pub mod vanilla;
 #[cfg(feature = "gpu")]
@@ -19,6 +22,7 @@ use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
 pub use kernel::{FlowKernel, Fused, TensorOps};
+pub use signed::signed_flow;
 pub use stream::{FrameCache, FrameSignals, flows_between, frame_key, frame_signals};
 pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
 
