@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::{Device, Tensor, TensorData};
+
 /// The tiny random DINOv2 in `../shared/models`, found from the checkout being tested, read when
 /// the test runs (cargo sets `CARGO_MANIFEST_DIR` for `cargo test`) rather than when it was
 /// compiled, so that a test binary reused from a target directory shared by several checkouts
@@ -28,4 +30,16 @@ pub fn max_error(got: &[f32], expected: &[f32], what: &str) -> f32 {
         worst = worst.max((a - b).abs());
     }
     worst
+}
+
+/// A tensor on the CPU device from `values` in row-major order and its `shape`.
+pub fn tensor<const D: usize>(values: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, shape), &Device::flex())
+}
+
+/// A tensor's values in row-major order, read back as `f32`.
+pub fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .try_to_vec::<f32>()
+        .unwrap_or_else(|e| panic!("read-back failed: {e:?}"))
 }

@@ -54,7 +54,8 @@ fn train_eval_predict_and_bad_checkpoints() {
         "56",
     ]));
     let ckpt = dir.path().join("tiny.safetensors");
-    let train = |extra: &[&str]| {
+    // Trains on `data` into `out`, with `extra` arguments after the common ones.
+    let train = |out: &Path, extra: &[&str]| {
         let mut args = vec![
             "train",
             s(&data),
@@ -71,12 +72,12 @@ fn train_eval_predict_and_bad_checkpoints() {
             "--workers",
             "1",
             "--out",
-            s(&ckpt),
+            s(out),
         ];
         args.extend_from_slice(extra);
         amflow(&args)
     };
-    let stdout = ok(&train(&["--epochs", "1"]));
+    let stdout = ok(&train(&ckpt, &["--epochs", "1"]));
     assert!(stdout.contains("trainable"), "{stdout}");
     assert!(stdout.contains("validation: top-1"), "{stdout}");
     assert!(ckpt.is_file());
@@ -88,7 +89,7 @@ fn train_eval_predict_and_bad_checkpoints() {
     // Resume continues from the saved weights: resumed at the epoch already reached, there is
     // nothing left to train, and the checkpoint written holds the first run's weights exactly.
     let first = tensors(&ckpt);
-    let again = ok(&train(&["--epochs", "1", "--resume"]));
+    let again = ok(&train(&ckpt, &["--epochs", "1", "--resume"]));
     assert!(!again.contains("epoch 1/1 train"), "{again}");
     assert!(
         again.contains("reach epoch 1, at or past --epochs 1: nothing left to train"),
@@ -99,7 +100,7 @@ fn train_eval_predict_and_bad_checkpoints() {
         "resuming at the last epoch changed the weights"
     );
     // One more epoch on top of the first: epoch 2 only, from epoch 1's weights.
-    let more = ok(&train(&["--epochs", "2", "--resume"]));
+    let more = ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
     assert!(more.contains("epoch 2/2 train"), "{more}");
     assert!(!more.contains("epoch 1/2"), "{more}");
     assert!(
@@ -112,19 +113,16 @@ fn train_eval_predict_and_bad_checkpoints() {
             .is_file()
     );
     // A resume with other settings than the run's is refused, naming them.
-    let err = failure(&train(&["--epochs", "3", "--resume", "--lr", "0.5"]));
+    let err = failure(&train(&ckpt, &["--epochs", "3", "--resume", "--lr", "0.5"]));
     assert!(
         err.contains("other settings") && err.contains("lr: 0.005 then, 0.5 now"),
         "{err}"
     );
     // The same for the schedule: a constant run resumed as a cosine one.
-    let err = failure(&train(&[
-        "--epochs",
-        "3",
-        "--resume",
-        "--schedule",
-        "cosine",
-    ]));
+    let err = failure(&train(
+        &ckpt,
+        &["--epochs", "3", "--resume", "--schedule", "cosine"],
+    ));
     assert!(
         err.contains("cosine_over_epochs: null then, 3 now"),
         "{err}"
@@ -173,27 +171,7 @@ fn train_eval_predict_and_bad_checkpoints() {
 
     // The signed flow (beyond the paper) trains, is recorded in its checkpoint and evaluates.
     let signed = dir.path().join("signed.safetensors");
-    let mut args = vec![
-        "train",
-        s(&data),
-        "--backbone",
-        s(&tiny),
-        "--size",
-        "56",
-        "--frames",
-        "4",
-        "--blocks",
-        "2",
-        "--flow",
-        "signed",
-        "--epochs",
-        "1",
-        "--workers",
-        "1",
-        "--out",
-    ];
-    args.push(s(&signed));
-    ok(&amflow(&args));
+    ok(&train(&signed, &["--flow", "signed", "--epochs", "1"]));
     let described = ok(&amflow(&["checkpoint", s(&signed), "--json"]));
     let described: serde_json::Value = serde_json::from_str(described.trim()).expect("JSON");
     assert_eq!(described["config"]["flow"], "signed", "{described}");
@@ -301,7 +279,7 @@ fn train_eval_predict_and_bad_checkpoints() {
     }
     let full = dir.path().join("full.safetensors");
     std::fs::copy(&ckpt, &full).expect("copy");
-    let again = ok(&train(&["--epochs", "2", "--resume", "--half"]));
+    let again = ok(&train(&ckpt, &["--epochs", "2", "--resume", "--half"]));
     assert!(!again.contains("epoch 2/2 train"), "{again}");
     assert!(
         tensors(&ckpt) == tensors(&half),

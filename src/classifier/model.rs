@@ -418,6 +418,7 @@ mod tests {
 
     use super::*;
     use crate::classifier::config::{BackboneId, FORMAT, TpmKind};
+    use crate::test_support::values;
 
     fn tiny(device: &Device) -> Dinov2 {
         let dir = crate::test_support::tiny_dinov2_dir();
@@ -445,12 +446,6 @@ mod tests {
             pool_grid: 1,
             classes: vec!["a".into(), "b".into(), "c".into()],
         }
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .try_to_vec::<f32>()
-            .unwrap_or_else(|e| panic!("read-back failed: {e:?}"))
     }
 
     #[test]

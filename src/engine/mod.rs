@@ -35,6 +35,7 @@ pub mod relaxed_simd;
 mod service;
 #[cfg(all(target_arch = "wasm32", feature = "model"))]
 pub mod worker;
+mod worker_binary;
 
 #[cfg(any(target_arch = "wasm32", feature = "model"))]
 pub use client::{Engine, Replies};

@@ -146,21 +146,17 @@ impl AligningEncoder {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::TensorData;
     use burn::tensor::activation::softmax;
 
     use super::*;
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
+    use crate::test_support::{tensor, values};
 
     fn random<const D: usize>(shape: [usize; D], seed: u32) -> Tensor<D> {
         let n: usize = shape.iter().product();
         let v = (0..n)
             .map(|i| ((i as f32 + 1.0) * 12.9898 + seed as f32 * 78.233).sin())
             .collect::<Vec<_>>();
-        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
+        tensor(v, shape)
     }
 
     #[test]
@@ -182,10 +178,7 @@ mod tests {
 
     #[test]
     fn feature_map_is_elu_plus_one() {
-        let x = Tensor::<1>::from_data(
-            TensorData::new(vec![-2.0f32, 0.0, 1.5], [3]),
-            &Device::flex(),
-        );
+        let x = tensor(vec![-2.0, 0.0, 1.5], [3]);
         let y = values(feature_map(x));
         let expect = [(-2f32).exp(), 1.0, 2.5];
         for (a, b) in y.iter().zip(expect) {

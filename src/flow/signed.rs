@@ -30,23 +30,12 @@ pub fn signed_flow(logits_t: Tensor<4>, logits_t1: Tensor<4>) -> Tensor<3> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, TensorData};
-
     use super::*;
-
-    fn t4(v: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
+    use crate::test_support::{max_error, tensor, values};
 
     fn close(got: &[f32], want: &[f32]) {
-        assert_eq!(got.len(), want.len());
-        for (g, w) in got.iter().zip(want) {
-            assert!(g.is_finite() && (g - w).abs() < 1e-6, "{got:?} != {want:?}");
-        }
+        let error = max_error(got, want, "signed flow");
+        assert!(error < 1e-6, "{got:?} != {want:?}");
     }
 
     #[test]
@@ -55,8 +44,8 @@ mod tests {
         // row 1 [1/2, 1/2] → rise = [3/4, 5/4]; softmax(−Δ) rows [3/4, 1/4] and [1/2, 1/2] →
         // fall = [5/4, 3/4].
         let l3 = 3f32.ln();
-        let a = t4(vec![0.0, 0.0, 0.0, 0.0], [1, 1, 2, 2]);
-        let b = t4(vec![0.0, l3, 0.0, 0.0], [1, 1, 2, 2]);
+        let a = tensor(vec![0.0, 0.0, 0.0, 0.0], [1, 1, 2, 2]);
+        let b = tensor(vec![0.0, l3, 0.0, 0.0], [1, 1, 2, 2]);
         close(&values(signed_flow(a, b)), &[0.75, 1.25, 1.25, 0.75]);
     }
 
@@ -66,12 +55,12 @@ mod tests {
         let x: Vec<f32> = (0..18).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3).collect();
         let y: Vec<f32> = (0..18).map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.2).collect();
         let forward = values(signed_flow(
-            t4(x.clone(), [1, 2, 3, 3]),
-            t4(y.clone(), [1, 2, 3, 3]),
+            tensor(x.clone(), [1, 2, 3, 3]),
+            tensor(y.clone(), [1, 2, 3, 3]),
         ));
         let backward = values(signed_flow(
-            t4(y.clone(), [1, 2, 3, 3]),
-            t4(x.clone(), [1, 2, 3, 3]),
+            tensor(y.clone(), [1, 2, 3, 3]),
+            tensor(x.clone(), [1, 2, 3, 3]),
         ));
         // [2H, N] = [4, 3]: heads' rise in rows 0–1, fall in rows 2–3.
         close(&forward[..6], &backward[6..]);
@@ -84,12 +73,12 @@ mod tests {
                 .any(|(f, b)| (f - b).abs() > 1e-3)
         );
         let v1 = values(super::super::vanilla_flow(
-            t4(x.clone(), [1, 2, 3, 3]),
-            t4(y.clone(), [1, 2, 3, 3]),
+            tensor(x.clone(), [1, 2, 3, 3]),
+            tensor(y.clone(), [1, 2, 3, 3]),
         ));
         let v2 = values(super::super::vanilla_flow(
-            t4(y, [1, 2, 3, 3]),
-            t4(x, [1, 2, 3, 3]),
+            tensor(y, [1, 2, 3, 3]),
+            tensor(x, [1, 2, 3, 3]),
         ));
         close(&v1, &v2);
         // Each head's rise and fall sum to N over the keys.

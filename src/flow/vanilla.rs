@@ -53,17 +53,8 @@ pub fn broadcast_heads(flow: Tensor<3>, head_dim: usize) -> Tensor<3> {
 
 #[cfg(test)]
 mod tests {
-    use burn::tensor::{Device, TensorData};
-
     use super::*;
-
-    fn t4(v: Vec<f32>, shape: [usize; 4]) -> Tensor<4> {
-        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
-    }
-
-    fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_to_vec::<f32>().unwrap()
-    }
+    use crate::test_support::{tensor, values};
 
     #[test]
     fn hand_computed_two_token_flow() {
@@ -71,14 +62,14 @@ mod tests {
         // [1/4, 3/4] and [3/4, 1/4]; column sums are [1, 1]. With ΔX = [[0, ln 3], [0, 0]]:
         // rows [1/4, 3/4] and [1/2, 1/2] → columns [3/4, 5/4].
         let l3 = 3f32.ln();
-        let a = t4(vec![0.0, l3, 0.0, 0.0], [1, 1, 2, 2]);
-        let b = t4(vec![0.0, 0.0, l3, 0.0], [1, 1, 2, 2]);
+        let a = tensor(vec![0.0, l3, 0.0, 0.0], [1, 1, 2, 2]);
+        let b = tensor(vec![0.0, 0.0, l3, 0.0], [1, 1, 2, 2]);
         let f = values(vanilla_flow(a.clone(), b));
         assert!(
             (f[0] - 1.0).abs() < 1e-6 && (f[1] - 1.0).abs() < 1e-6,
             "{f:?}"
         );
-        let zero = t4(vec![0.0; 4], [1, 1, 2, 2]);
+        let zero = tensor(vec![0.0; 4], [1, 1, 2, 2]);
         let f = values(vanilla_flow(a, zero));
         assert!(
             (f[0] - 0.75).abs() < 1e-6 && (f[1] - 1.25).abs() < 1e-6,
@@ -89,7 +80,7 @@ mod tests {
     #[test]
     fn identical_frames_give_uniform_flow() {
         // No change: every row softmaxes to 1/N, so every column sums to 1.
-        let x = t4((0..2 * 9).map(|v| v as f32 * 0.37).collect(), [2, 1, 3, 3]);
+        let x = tensor((0..2 * 9).map(|v| v as f32 * 0.37).collect(), [2, 1, 3, 3]);
         for v in values(vanilla_flow(x.clone(), x)) {
             assert!((v - 1.0).abs() < 1e-6);
         }
@@ -97,7 +88,7 @@ mod tests {
 
     #[test]
     fn clip_flows_pair_consecutive_frames_and_end_in_zeros() {
-        let x = t4(
+        let x = tensor(
             (0..3 * 2 * 4).map(|v| (v as f32).sin()).collect(),
             [3, 2, 2, 2],
         );
@@ -114,10 +105,7 @@ mod tests {
 
     #[test]
     fn heads_broadcast_over_their_channels() {
-        let f = Tensor::<3>::from_data(
-            TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 2, 2]),
-            &Device::flex(),
-        );
+        let f = tensor(vec![1.0, 2.0, 3.0, 4.0], [1, 2, 2]);
         // Heads [1, 2] (token 0: 1, 3; token 1: 2, 4), d_head = 2.
         assert_eq!(
             values(broadcast_heads(f, 2)),
