@@ -187,6 +187,36 @@ fn train_eval_predict_and_bad_checkpoints() {
     let acc: serde_json::Value = serde_json::from_str(eval.trim()).expect("JSON");
     assert_eq!(acc["clips"], 9, "{acc}");
 
+    // Mirrored and reversed clips under the classes they then show: said when training starts,
+    // kept in the run's record (a resume without them is refused), unknown classes refused.
+    let augmented = dir.path().join("augmented.safetensors");
+    let mirror = ["--mirror", "left:right,rotate_cw:rotate_ccw"];
+    let reverse = [
+        "--reverse",
+        "left:right,up:down,rotate_cw:rotate_ccw,grow:shrink",
+    ];
+    let stdout = ok(&train(
+        &augmented,
+        &[&["--epochs", "1"][..], &mirror, &reverse].concat(),
+    ));
+    assert!(
+        stdout.contains("half of the training clips mirrored (classes swapped: left:right,rotate_cw:rotate_ccw), half played backwards"),
+        "{stdout}"
+    );
+    let err = failure(&train(
+        &augmented,
+        &[&["--epochs", "2", "--resume"][..], &reverse].concat(),
+    ));
+    assert!(
+        err.contains(r#"mirror: "left:right,rotate_cw:rotate_ccw" then, null now"#),
+        "{err}"
+    );
+    let err = failure(&train(&augmented, &["--reverse", "left:sideways"]));
+    assert!(
+        err.contains(r#"--reverse: "sideways" is not one of the dataset's classes"#),
+        "{err}"
+    );
+
     let clip = data.join("test/left/0000");
     let predict = ok(&amflow(&[
         "predict",

@@ -20,6 +20,7 @@ use burn::train::Interrupter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::augment::Augment;
 use crate::video::discover::find_clips;
 use crate::video::preprocess::{Crop, Preprocess};
 use crate::video::sampling::{SegmentPick, uniform_segments};
@@ -346,6 +347,7 @@ pub struct ClipBatcher {
     seed: u64,
     counter: AtomicU64,
     policy: Option<BadClipPolicy>,
+    augment: Augment,
 }
 
 impl ClipBatcher {
@@ -375,6 +377,7 @@ impl ClipBatcher {
             seed,
             counter: AtomicU64::new(0),
             policy: None,
+            augment: Augment::default(),
         }
     }
 
@@ -382,6 +385,13 @@ impl ClipBatcher {
     /// learner); without one, [`Batcher::batch`] skips them, keeps no count and never stops.
     pub fn with_policy(mut self, policy: BadClipPolicy) -> Self {
         self.policy = Some(policy);
+        self
+    }
+
+    /// The batcher with label-aware augmentation ([`Augment`]: mirrored or reversed clips
+    /// under the class they then show), for training.
+    pub fn with_augment(mut self, augment: Augment) -> Self {
+        self.augment = augment;
         self
     }
 
@@ -488,9 +498,19 @@ impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
                     self.replacement(item)
                 }
             };
-            if let Some((data, label)) = loaded {
+            if let Some((data, mut label)) = loaded {
+                let start = values.len();
                 for d in data {
                     values.extend(d.iter::<f32>());
+                }
+                if self.augment.is_on() {
+                    let draw = self.counter.fetch_add(1, Ordering::Relaxed);
+                    let mut rng = StdRng::seed_from_u64(
+                        !self.seed ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                    );
+                    label = self
+                        .augment
+                        .apply(&mut values[start..], t, s, label, &mut rng);
                 }
                 labels.push(label as i64);
             }

@@ -6,6 +6,8 @@
 
 #[cfg(feature = "model")]
 pub mod adapter;
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+pub mod augment;
 #[cfg(feature = "model")]
 pub mod checkpoint;
 pub mod config;

@@ -15,6 +15,7 @@ use burn::train::{
     ClassificationOutput, InferenceStep, Learner, SupervisedTraining, TrainOutput, TrainStep,
 };
 
+use super::augment::Augment;
 use super::data::{BadClipPolicy, BadClips, ClipBatch, ClipBatcher, ClipDataset, bad_clip_limit};
 use super::model::AmClassifier;
 
@@ -133,6 +134,8 @@ pub struct TrainOptions {
     pub devices: Vec<Device>,
     /// The largest share of unreadable clips the run accepts (skipped and counted).
     pub max_bad_share: f64,
+    /// Mirrored and reversed training clips under the labels they then show.
+    pub augment: Augment,
 }
 
 /// The last epoch with a model checkpoint in `artifacts/checkpoint/`.
@@ -238,8 +241,9 @@ pub fn train(
         stop: stop.clone(),
         items: data.items.clone().into(),
     };
-    let train_batcher =
-        ClipBatcher::train(c.frames, c.size, options.seed).with_policy(policy(&train));
+    let train_batcher = ClipBatcher::train(c.frames, c.size, options.seed)
+        .with_policy(policy(&train))
+        .with_augment(options.augment.clone());
     let valid_batcher = ClipBatcher::test(c.frames, c.size, false).with_policy(policy(&valid));
     let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(options.batch_size)

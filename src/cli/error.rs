@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::analysis::AnalysisError;
 use crate::backend::{BackendKind, DeviceError};
 use crate::classifier::CheckpointError;
+use crate::classifier::augment::AugmentError;
 use crate::classifier::config::{BlocksError, ConfigError};
 use crate::classifier::data::DataError;
 use crate::classifier::train::TrainError;
@@ -45,6 +46,9 @@ pub enum CliError {
     /// Bad `--blocks`.
     #[error(transparent)]
     Blocks(#[from] BlocksError),
+    /// Bad `--mirror` or `--reverse`.
+    #[error(transparent)]
+    Augment(#[from] AugmentError),
     /// The options make a classifier that cannot work.
     #[error(transparent)]
     Invalid(#[from] ConfigError),

@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::common::load_backbone;
 use crate::backend::BackendKind;
+use crate::classifier::augment::{Augment, class_swaps};
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
@@ -95,6 +96,18 @@ pub struct TrainArgs {
     /// listed at the end); past this share the run stops with the list.
     #[arg(long, default_value_t = 0.05, value_parser = share_parser)]
     pub max_bad_share: f64,
+    /// Mirror half of the training clips left–right (drawn afresh each time a clip is loaded),
+    /// swapping the labels of the class pairs named (`left:right,rotate_cw:rotate_ccw`, which
+    /// is right for `amflow synth`'s classes); `--mirror` alone changes no class. Classes not
+    /// named keep their label.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "PAIRS")]
+    pub mirror: Option<String>,
+    /// Play half of the training clips backwards, swapping the labels of the class pairs named
+    /// (`left:right,up:down,rotate_cw:rotate_ccw,grow:shrink` for `amflow synth`'s classes).
+    /// Classes not named keep their label: only for datasets where each class played backwards
+    /// is itself or its named partner.
+    #[arg(long, value_name = "PAIRS")]
+    pub reverse: Option<String>,
     /// Write the checkpoint's weights in float16 (half the bytes; they load as float32).
     #[arg(long)]
     pub half: bool,
@@ -240,6 +253,15 @@ pub fn run_train(
         classes: train_data.classes.clone(),
     };
     config.validate()?;
+    let swaps = |option, spec: &Option<String>| {
+        spec.as_deref()
+            .map(|spec| class_swaps(option, spec, &train_data.classes))
+            .transpose()
+    };
+    let augment = Augment {
+        mirror: swaps("mirror", &args.mirror)?,
+        reverse: swaps("reverse", &args.reverse)?,
+    };
     if args.batch_size == 0 || args.epochs == 0 {
         return Err(CliError::Config(
             "--batch-size and --epochs must be at least 1".into(),
@@ -255,6 +277,8 @@ pub fn run_train(
         cosine_over_epochs: (args.schedule == LrSchedule::Cosine).then_some(args.epochs),
         weight_decay: args.weight_decay,
         seed: args.seed,
+        mirror: args.mirror.clone(),
+        reverse: args.reverse.clone(),
     };
     let record = artifacts.join("run.json");
     let resume_from = if args.resume {
@@ -287,6 +311,9 @@ pub fn run_train(
         valid_data.items.len(),
         train_data.classes.join(", ")
     );
+    if let Some(line) = describe_augment(args) {
+        println!("{line}");
+    }
     let options = TrainOptions {
         epochs: args.epochs,
         batch_size: args.batch_size,
@@ -299,6 +326,7 @@ pub fn run_train(
         resume_from,
         devices,
         max_bad_share: args.max_bad_share,
+        augment,
     };
     let bad = BadClips::default();
     let trained = train(
@@ -349,6 +377,11 @@ struct RunRecord {
     cosine_over_epochs: Option<usize>,
     weight_decay: f32,
     seed: u64,
+    /// `--mirror` and `--reverse` as given; absent when off, as in records written before them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mirror: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reverse: Option<String>,
 }
 
 impl RunRecord {
@@ -364,15 +397,17 @@ impl RunRecord {
             .map_err(|e| mismatch(format!("the run's record is not readable ({e})")))?;
         let now = serde_json::to_value(self).unwrap_or_default();
         let then = serde_json::to_value(&earlier).unwrap_or_default();
+        // Every key of either side: a setting left out when off (a constant rate, no
+        // augmentation) differs from the same setting on.
         let differs: Vec<String> = match (now.as_object(), then.as_object()) {
             (Some(now), Some(then)) => now
-                .iter()
-                .filter(|(k, v)| then.get(*k) != Some(*v))
-                .map(|(k, v)| {
-                    format!(
-                        "{k}: {} then, {v} now",
-                        then.get(k).cloned().unwrap_or_default()
-                    )
+                .keys()
+                .chain(then.keys().filter(|k| !now.contains_key(*k)))
+                .filter(|k| now.get(*k) != then.get(*k))
+                .map(|k| {
+                    let value =
+                        |side: &serde_json::Map<_, _>| side.get(k).cloned().unwrap_or_default();
+                    format!("{k}: {} then, {} now", value(then), value(now))
                 })
                 .collect(),
             _ => vec!["the record".into()],
@@ -383,6 +418,29 @@ impl RunRecord {
             Err(mismatch(differs.join("; ")))
         }
     }
+}
+
+/// The line `train` prints about `--mirror` and `--reverse`, when either is on.
+fn describe_augment(args: &TrainArgs) -> Option<String> {
+    let part = |what: &str, spec: &Option<String>| {
+        spec.as_deref().map(|s| match s.trim() {
+            "" => format!("{what} (no class changes)"),
+            pairs => format!("{what} (classes swapped: {pairs})"),
+        })
+    };
+    let parts: Vec<String> = [
+        part("mirrored", &args.mirror),
+        part("played backwards", &args.reverse),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "augmentation: half of the training clips {}",
+            parts.join(", half ")
+        )
+    })
 }
 
 /// `<out>.train/` beside the checkpoint.
