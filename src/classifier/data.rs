@@ -414,11 +414,18 @@ impl ClipBatcher {
         }
     }
 
+    /// The generator of the batcher's next random draw: one counter for all draws, so that
+    /// each clip load (frame sampling) and each augmentation gets a generator of its own from
+    /// `seed`.
+    fn next_rng(&self, seed: u64) -> StdRng {
+        let draw = self.counter.fetch_add(1, Ordering::Relaxed);
+        StdRng::seed_from_u64(seed ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
     /// One clip's crops as `[T, 3, S, S]` values each.
     pub fn load(&self, path: &Path) -> Result<Vec<TensorData>, ClipError> {
         let clip = Clip::open(path)?;
-        let draw = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut rng = StdRng::seed_from_u64(self.seed ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = self.next_rng(self.seed);
         let indices = uniform_segments(clip.info().frames, self.frames, self.pick, &mut rng)?;
         let frames = clip.frames(&indices)?;
         Ok(self
@@ -504,10 +511,8 @@ impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
                     values.extend(d.iter::<f32>());
                 }
                 if self.augment.is_on() {
-                    let draw = self.counter.fetch_add(1, Ordering::Relaxed);
-                    let mut rng = StdRng::seed_from_u64(
-                        !self.seed ^ draw.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                    );
+                    // A stream apart from the frame sampling's (`!seed`).
+                    let mut rng = self.next_rng(!self.seed);
                     label = self
                         .augment
                         .apply(&mut values[start..], t, s, label, &mut rng);

@@ -461,6 +461,7 @@ mod tests {
     use burn::tensor::Device;
 
     use super::*;
+    use crate::test_support::{tensor, values};
 
     fn linear(weight: Vec<f32>, d_in: usize, d_out: usize, device: &Device) -> Linear {
         let weight = Tensor::<2>::from_data(TensorData::new(weight, [d_in, d_out]), device);
@@ -478,8 +479,7 @@ mod tests {
         let w_in = linear(vec![1.0, 0.0, 2.0, 0.0, 0.0, 1.0, 0.0, -1.0], 2, 4, &device);
         let w_out = linear(vec![1.0, 0.0, 0.0, 1.0], 2, 2, &device);
         let ffn = Ffn::SwiGlu(SwiGlu { w_in, w_out });
-        let x = Tensor::<3>::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 1, 2]), &device);
-        let out = ffn.forward(x).into_data().try_to_vec::<f32>().unwrap();
+        let out = values(ffn.forward(tensor(vec![1.0, 2.0], [1, 1, 2])));
         let silu = |v: f32| v / (1.0 + (-v).exp());
         let expected = [silu(1.0) * 2.0, silu(2.0) * -2.0];
         for (a, b) in out.iter().zip(expected) {
