@@ -217,6 +217,68 @@ fn train_eval_predict_and_bad_checkpoints() {
         "{err}"
     );
 
+    // Adapters from block 2 only: block 1's output is computed once per frame and kept, so
+    // the second epoch finds every frame (18 training and 9 validation clips of 4 frames); the
+    // checkpoint says where its adapters start and evaluates from pixels.
+    let late = dir.path().join("late.safetensors");
+    let late_args = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            s(&data),
+            "--backbone",
+            s(&tiny),
+            "--size",
+            "56",
+            "--frames",
+            "4",
+            "--batch-size",
+            "6",
+            "--workers",
+            "1",
+            "--blocks",
+            "2",
+            "--adapters-from",
+            "2",
+            "--out",
+            s(&late),
+        ];
+        args.extend_from_slice(extra);
+        amflow(&args)
+    };
+    let stdout = ok(&late_args(&["--epochs", "2"]));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("frozen prefix: "))
+        .unwrap_or_else(|| panic!("no cache line: {stdout}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // [kept, (MiB is not whole), found again, computed]
+    let (kept, found, computed) = (numbers[0], numbers[1], numbers[2]);
+    assert!(
+        kept > 0 && found >= 108 && computed <= 108 && !line.contains("past"),
+        "{line}"
+    );
+    let described = ok(&amflow(&["checkpoint", s(&late)]));
+    assert!(described.contains("adapters from block 2"), "{described}");
+    let eval = ok(&amflow(&[
+        "eval",
+        s(&data),
+        "--checkpoint",
+        s(&late),
+        "--backbone",
+        s(&tiny),
+        "--json",
+    ]));
+    let acc: serde_json::Value = serde_json::from_str(eval.trim()).expect("JSON");
+    assert_eq!(acc["clips"], 9, "{acc}");
+    let err = failure(&train(&late, &["--adapters-from", "2"]));
+    assert!(
+        err.contains("AM block 1 comes before the first block with adapters (2)"),
+        "{err}"
+    );
+
     let clip = data.join("test/left/0000");
     let predict = ok(&amflow(&[
         "predict",
@@ -623,6 +685,7 @@ fn three_crops_of_a_wide_clip_average_the_three_single_crop_probabilities() {
         flow_norm: Default::default(),
         flow_input: true,
         pool_grid: 1,
+        adapters_from: 1,
         classes: vec!["a".into(), "b".into(), "c".into()],
     };
     let model = AmClassifier::new(backbone, config, &device);

@@ -133,6 +133,12 @@ pub struct ClassifierConfig {
     /// before this option: 1).
     #[serde(default = "one")]
     pub pool_grid: usize,
+    /// The first block (1-based) with adapters beside its attention and MLP; the blocks before
+    /// it run as the frozen backbone alone, so their output is a function of each frame alone
+    /// and training computes it once per frame (checkpoints from before this option: 1, an
+    /// adapter beside every block as in the paper).
+    #[serde(default = "one")]
+    pub adapters_from: usize,
     /// Class names, index = class id.
     pub classes: Vec<String>,
 }
@@ -156,6 +162,12 @@ impl ClassifierConfig {
         self.pool_grid * self.pool_grid * self.bottleneck
     }
 
+    /// 0-based index of the first block with adapters; the blocks before it are the frozen
+    /// prefix.
+    pub fn first_adapted(&self) -> usize {
+        self.adapters_from.saturating_sub(1)
+    }
+
     /// 0-based indices of the AM blocks.
     pub fn am_indices(&self) -> Vec<usize> {
         self.am_blocks.iter().map(|b| b - 1).collect()
@@ -169,6 +181,18 @@ impl ClassifierConfig {
         let layers = self.backbone.num_hidden_layers;
         if let Some(&block) = self.am_blocks.iter().find(|&&b| b == 0 || b > layers) {
             return Err(ConfigError::Block { block, layers });
+        }
+        if self.adapters_from == 0 || self.adapters_from > layers {
+            return Err(ConfigError::AdaptersFrom {
+                from: self.adapters_from,
+                layers,
+            });
+        }
+        if let Some(&block) = self.am_blocks.iter().find(|&&b| b < self.adapters_from) {
+            return Err(ConfigError::AmBeforeAdapters {
+                block,
+                from: self.adapters_from,
+            });
         }
         if self.classes.len() < 2 {
             return Err(ConfigError::Classes(self.classes.len()));
@@ -230,6 +254,24 @@ pub enum ConfigError {
         block: usize,
         /// Blocks of the backbone.
         layers: usize,
+    },
+    /// A first adapted block outside the backbone.
+    #[error("--adapters-from {from} is not a block of a {layers}-block backbone (1 to {layers})")]
+    AdaptersFrom {
+        /// 1-based.
+        from: usize,
+        /// Blocks of the backbone.
+        layers: usize,
+    },
+    /// An AM block without adapters: its flow enters its attention adapter.
+    #[error(
+        "AM block {block} comes before the first block with adapters ({from}): the flow enters an AM block's adapter, so --adapters-from must be at most the first AM block"
+    )]
+    AmBeforeAdapters {
+        /// 1-based AM block.
+        block: usize,
+        /// 1-based first adapted block.
+        from: usize,
     },
     /// Fewer than two classes.
     #[error("{0} classes; a classifier needs at least 2")]
@@ -397,6 +439,7 @@ mod tests {
             flow_norm: Default::default(),
             flow_input: true,
             pool_grid: 1,
+            adapters_from: 1,
             classes: vec!["a".into(), "b".into()],
         };
         let err = config(1, vec![1])
@@ -405,6 +448,50 @@ mod tests {
         assert_eq!(err, ConfigError::OneFrame);
         assert!(config(1, vec![]).validate().is_ok());
         assert!(config(2, vec![1]).validate().is_ok());
+    }
+
+    #[test]
+    fn adapters_start_inside_the_backbone_and_no_later_than_the_first_am_block() {
+        let config = |adapters_from, am_blocks| ClassifierConfig {
+            format: FORMAT.into(),
+            backbone: BackboneId {
+                name: "tiny".into(),
+                hidden_size: 32,
+                num_hidden_layers: 4,
+                num_attention_heads: 2,
+                patch_size: 14,
+                num_register_tokens: 0,
+            },
+            am_blocks,
+            flow: FlowKind::Vanilla,
+            tpm: TpmKind::Transformer,
+            frames: 4,
+            bottleneck: 8,
+            size: 56,
+            aligner_heads: 2,
+            flow_norm: Default::default(),
+            flow_input: true,
+            pool_grid: 1,
+            adapters_from,
+            classes: vec!["a".into(), "b".into()],
+        };
+        assert!(config(3, vec![3, 4]).validate().is_ok());
+        assert!(config(4, vec![]).validate().is_ok());
+        assert_eq!(
+            config(4, vec![3, 4]).validate(),
+            Err(ConfigError::AmBeforeAdapters { block: 3, from: 4 })
+        );
+        for from in [0, 5] {
+            assert_eq!(
+                config(from, vec![4]).validate(),
+                Err(ConfigError::AdaptersFrom { from, layers: 4 })
+            );
+        }
+        // A checkpoint written before the option reads as adapters beside every block.
+        let mut json = serde_json::to_value(config(3, vec![3])).unwrap_or_default();
+        json.as_object_mut().map(|o| o.remove("adapters_from"));
+        let old: ClassifierConfig = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.adapters_from, 1);
     }
 
     #[test]
@@ -430,6 +517,7 @@ mod tests {
             flow_norm: Default::default(),
             flow_input: true,
             pool_grid: 1,
+            adapters_from: 1,
             classes: vec!["a".into(), "b".into()],
         };
         assert!(config(FlowKind::Vanilla).validate().is_ok());

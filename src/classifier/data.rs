@@ -21,6 +21,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::augment::Augment;
+use super::prefix::PrefixCache;
 use crate::video::discover::find_clips;
 use crate::video::preprocess::{Crop, Preprocess};
 use crate::video::sampling::{SegmentPick, uniform_segments};
@@ -246,6 +247,9 @@ impl ClipDataset {
 pub struct ClipBatch {
     /// Normalised pixels.
     pub clips: Tensor<5>,
+    /// The frozen prefix of every frame of `clips`, `[B·T, N, D]`, when the batcher keeps one
+    /// ([`ClipBatcher::with_prefix`]); the model then starts from it.
+    pub prefix: Option<Tensor<3>>,
     /// Class indices.
     pub labels: Tensor<1, Int>,
     /// What stops the run when the model fails on this batch (the batcher's policy's, in
@@ -257,6 +261,7 @@ impl std::fmt::Debug for ClipBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClipBatch")
             .field("clips", &self.clips.dims())
+            .field("prefix", &self.prefix.as_ref().map(Tensor::dims))
             .field("labels", &self.labels.dims())
             .finish()
     }
@@ -348,6 +353,7 @@ pub struct ClipBatcher {
     counter: AtomicU64,
     policy: Option<BadClipPolicy>,
     augment: Augment,
+    prefix: Option<Arc<PrefixCache>>,
 }
 
 impl ClipBatcher {
@@ -378,6 +384,7 @@ impl ClipBatcher {
             counter: AtomicU64::new(0),
             policy: None,
             augment: Augment::default(),
+            prefix: None,
         }
     }
 
@@ -392,6 +399,14 @@ impl ClipBatcher {
     /// under the class they then show), for training.
     pub fn with_augment(mut self, augment: Augment) -> Self {
         self.augment = augment;
+        self
+    }
+
+    /// The batcher giving each batch the frozen prefix of its frames from `cache` as well
+    /// (`train --adapters-from`). A batch whose prefix cannot be given goes without it, and
+    /// the model, computing the prefix itself, reports the same error.
+    pub fn with_prefix(mut self, cache: Arc<PrefixCache>) -> Self {
+        self.prefix = Some(cache);
         self
     }
 
@@ -521,8 +536,13 @@ impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
             }
         }
         let b = labels.len();
+        let prefix = self
+            .prefix
+            .as_ref()
+            .and_then(|cache| cache.tokens_or_note(&values, b * crops * t, s, device));
         ClipBatch {
             clips: Tensor::from_data(TensorData::new(values, [b * crops, t, 3, s, s]), device),
+            prefix,
             labels: Tensor::from_data(TensorData::new(labels, [b]), device),
             stop: self
                 .policy

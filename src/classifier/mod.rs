@@ -15,6 +15,8 @@ pub mod config;
 pub mod data;
 #[cfg(feature = "model")]
 pub mod model;
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+pub mod prefix;
 #[cfg(feature = "model")]
 pub mod tpm;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]

@@ -16,6 +16,11 @@
 //! In AM block `i`, `E₁` and `E₂` are averaged over tokens to `[B, T, r]` and each goes through
 //! its own temporal module to class logits. The frozen branch classifies the last frame's final
 //! CLS token. The output is the mean of all `2·|AM| + 1` logits.
+//!
+//! With `adapters_from = K > 1` the blocks before `K` carry no adapters: they are the frozen
+//! backbone, `x ↦ x + λ₁ ⊙ Attn(LN₁ x)` then the MLP, and their output (the *frozen prefix*,
+//! `[B·T, N, D]`) depends on each frame alone, so [`AmClassifier::forward_tokens`] can start
+//! from it when it was computed once and kept.
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -33,9 +38,10 @@ use crate::model::{Dinov2, InputError};
 /// The trainable parts: everything a checkpoint holds.
 #[derive(Module, Debug)]
 pub struct Trainable {
-    /// Beside attention, one per block; input width `2D` in AM blocks, `D` elsewhere.
+    /// Beside attention, one per block from the first adapted one (`adapters_from`) to the
+    /// last; input width `2D` in AM blocks, `D` elsewhere.
     pub(crate) attn_adapters: Vec<Adapter>,
-    /// Beside the MLP, one per block.
+    /// Beside the MLP, one per block from the first adapted one.
     pub(crate) mlp_adapters: Vec<Adapter>,
     /// One aligning encoder per AM block (aligned flow only).
     pub(crate) aligners: Vec<AligningEncoder>,
@@ -97,14 +103,17 @@ impl Trainable {
         let c = config.classes.len();
         let am = config.am_indices();
         let layers = config.backbone.num_hidden_layers;
-        let attn_adapters = (0..layers)
+        let first = config.first_adapted();
+        let attn_adapters = (first..layers)
             .map(|i| {
                 let flow_in = am.contains(&i) && config.flow_into_adapters();
                 let d_in = if flow_in { 2 * d } else { d };
                 Adapter::new(d_in, r, d, device)
             })
             .collect();
-        let mlp_adapters = (0..layers).map(|_| Adapter::new(d, r, d, device)).collect();
+        let mlp_adapters = (first..layers)
+            .map(|_| Adapter::new(d, r, d, device))
+            .collect();
         let aligners = match config.flow {
             FlowKind::Aligned if config.flow_input => am
                 .iter()
@@ -302,33 +311,55 @@ impl AmClassifier {
 
     /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels): `[B, C]`.
     pub fn forward(&self, clips: Tensor<5>) -> Result<Tensor<2>, InputError> {
-        let mut pass = self.start(clips)?;
+        let [b, t, c, hh, ww] = clips.dims();
+        self.check_frames(t)?;
+        let tokens = frozen_prefix(
+            &self.backbone,
+            self.config.first_adapted(),
+            clips.reshape([b * t, c, hh, ww]),
+        )?; // [B·T, N, D]
+        self.forward_tokens(tokens, b)
+    }
+
+    /// Class logits `[B, C]` from the frozen prefix of `B` clips' frames, `[B·T, N, D]` (clip
+    /// after clip, frames in order): what [`frozen_prefix`] gives for this checkpoint's
+    /// backbone and `adapters_from`.
+    pub fn forward_tokens(&self, tokens: Tensor<3>, b: usize) -> Result<Tensor<2>, InputError> {
+        let [bt, n, d] = tokens.dims();
+        let t = bt / b.max(1);
+        self.check_frames(t)?;
+        if b * t != bt || d != self.config.backbone.hidden_size {
+            return Err(InputError::Tokens {
+                found: [bt, n, d],
+                clips: b,
+                frames: self.config.frames,
+                width: self.config.backbone.hidden_size,
+            });
+        }
+        let mut pass = Pass {
+            z: tokens,
+            logits: Vec::with_capacity(2 * self.config.am_indices().len() + 1),
+            next: self.config.first_adapted(),
+            b,
+            t,
+            n,
+            d,
+        };
         while pass.next < self.backbone.blocks().len() {
             pass = self.step(pass);
         }
         Ok(self.finish(pass))
     }
 
-    /// Embeds every frame of the clips.
-    fn start(&self, clips: Tensor<5>) -> Result<Pass, InputError> {
-        let [b, t, c, hh, ww] = clips.dims();
+    /// `t` frames per clip, as configured.
+    fn check_frames(&self, t: usize) -> Result<(), InputError> {
         if t != self.config.frames {
             return Err(InputError::Frames {
                 found: t,
                 expected: self.config.frames,
             });
         }
-        let z = self.backbone.embed(clips.reshape([b * t, c, hh, ww]))?; // [B·T, N, D]
-        let [_, n, d] = z.dims();
-        Ok(Pass {
-            z,
-            logits: Vec::with_capacity(2 * self.config.am_indices().len() + 1),
-            next: 0,
-            b,
-            t,
-            n,
-            d,
-        })
+        Ok(())
     }
 
     /// Runs block `pass.next`: attention (with AM flow into its adapter in an AM block), the
@@ -345,6 +376,8 @@ impl AmClassifier {
         } = pass;
         let block = &self.backbone.blocks()[i];
         let tr = &self.trainable;
+        // Adapter index of this block (the caller starts at the first adapted block).
+        let a = i - self.config.first_adapted();
         let am_slot = self.config.am_indices().iter().position(|&a| a == i);
         let h = block.norm1.forward(z.clone()); // [B·T, N, D]
         let attention = block.attn.forward(h.clone());
@@ -355,10 +388,10 @@ impl AmClassifier {
             }
             _ => h,
         };
-        let (attn_add, e1) = tr.attn_adapters[i].forward(adapter_in);
+        let (attn_add, e1) = tr.attn_adapters[a].forward(adapter_in);
         let z1 = z + scale(attention.out, &block.ls1) + attn_add; // [B·T, N, D]
         let h2 = block.norm2.forward(z1.clone());
-        let (mlp_add, e2) = tr.mlp_adapters[i].forward(h2.clone());
+        let (mlp_add, e2) = tr.mlp_adapters[a].forward(h2.clone());
         let z = z1 + scale(block.ffn.forward(h2), &block.ls2) + mlp_add;
         if let Some(slot) = am_slot {
             for (k, e) in [e1, e2].into_iter().enumerate() {
@@ -398,6 +431,20 @@ impl AmClassifier {
             .reshape([b, self.config.classes.len()])
             / count as f64
     }
+}
+
+/// The frozen prefix of `frames` `[F, 3, S, S]` (normalised pixels): the embedded tokens after
+/// the first `blocks` blocks of the backbone alone, `[F, N, D]`; each frame's own, whatever
+/// clip or batch it comes in.
+pub fn frozen_prefix(
+    backbone: &Dinov2,
+    blocks: usize,
+    frames: Tensor<4>,
+) -> Result<Tensor<3>, InputError> {
+    let z = backbone.embed(frames)?; // [F, N, D]
+    Ok(backbone.blocks()[..blocks]
+        .iter()
+        .fold(z, |z, block| block.forward(z).tokens))
 }
 
 /// A forward pass between blocks: the tokens after `next` blocks and the temporal modules'
@@ -444,6 +491,7 @@ mod tests {
             flow_norm: Default::default(),
             flow_input: true,
             pool_grid: 1,
+            adapters_from: 1,
             classes: vec!["a".into(), "b".into(), "c".into()],
         }
     }
@@ -515,6 +563,69 @@ mod tests {
             "logits against the head on the pooler",
         );
         assert!(diff < 1e-5, "max abs difference {diff}");
+    }
+
+    #[test]
+    fn adapters_from_a_later_block_start_from_the_frozen_prefix() {
+        // Adapters from block 2 of 2 (AM block 2): block 1 is the backbone alone, so the logits
+        // from pixels equal those from block 1's output computed apart, and only block 2 has
+        // adapters, the attention one reading the flow beside the tokens.
+        let device = Device::flex().autodiff();
+        let backbone = tiny(&device);
+        let mut cfg = config(&backbone, vec![2], FlowKind::Vanilla, TpmKind::Transformer);
+        cfg.adapters_from = 2;
+        cfg.validate().unwrap_or_else(|e| panic!("{e}"));
+        let model = AmClassifier::new(backbone.clone(), cfg.clone(), &device);
+        assert_eq!(model.trainable.attn_adapters.len(), 1);
+        assert_eq!(model.trainable.mlp_adapters.len(), 1);
+        let every = AmClassifier::new(
+            backbone.clone(),
+            ClassifierConfig {
+                adapters_from: 1,
+                ..cfg.clone()
+            },
+            &device,
+        );
+        let adapter = |m: &AmClassifier| m.trainable.mlp_adapters[0].num_params();
+        assert_eq!(
+            every.param_counts().adapters - model.param_counts().adapters,
+            2 * adapter(&model),
+            "block 1's two adapters left out"
+        );
+        let clips = Tensor::<5>::random([2, 3, 3, 56, 56], Distribution::Normal(0.0, 1.0), &device);
+        let frames = clips.clone().reshape([6, 3, 56, 56]);
+        let block1 = backbone.blocks()[0]
+            .forward(backbone.embed(frames).unwrap_or_else(|e| panic!("{e}")))
+            .tokens;
+        let from_pixels = model.forward(clips).unwrap_or_else(|e| panic!("{e}"));
+        let from_tokens = model
+            .forward_tokens(block1.clone(), 2)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let diff = crate::test_support::max_error(
+            &values(from_pixels),
+            &values(from_tokens.clone()),
+            "logits from pixels against from block 1's tokens",
+        );
+        assert!(diff < 1e-5, "max abs difference {diff}");
+        let grads = from_tokens.powi_scalar(2).sum().backward();
+        let down = model.trainable.attn_adapters[0].down.weight.val();
+        assert_eq!(down.dims(), [64, 8], "block 2's adapter reads [h ‖ flow]");
+        let g = down.grad(&grads).map(values).unwrap_or_default();
+        assert!(g.iter().any(|v| *v != 0.0), "no gradient");
+        // Tokens of another shape are refused.
+        assert!(matches!(
+            model.forward_tokens(block1, 3),
+            Err(InputError::Frames { .. } | InputError::Tokens { .. })
+        ));
+        // An AM block before the first adapted one has no adapter to feed: refused.
+        let early = ClassifierConfig {
+            am_blocks: vec![1, 2],
+            ..cfg
+        };
+        assert_eq!(
+            early.validate(),
+            Err(crate::classifier::ConfigError::AmBeforeAdapters { block: 1, from: 2 })
+        );
     }
 
     #[test]

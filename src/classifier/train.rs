@@ -2,6 +2,7 @@
 //! backbone's parameters untouched), and top-1/top-5 evaluation.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::data::dataloader::DataLoaderBuilder;
 use burn::module::Module;
@@ -18,6 +19,7 @@ use burn::train::{
 use super::augment::Augment;
 use super::data::{BadClipPolicy, BadClips, ClipBatch, ClipBatcher, ClipDataset, bad_clip_limit};
 use super::model::AmClassifier;
+use super::prefix::PrefixCache;
 
 impl AmClassifier {
     /// Loss and logits of a batch. Inputs come from [`ClipBatcher`] at the configured size, so
@@ -27,7 +29,11 @@ impl AmClassifier {
     fn classification(&self, batch: ClipBatch) -> ClassificationOutput {
         let [b, ..] = batch.clips.dims();
         let device = batch.clips.device();
-        let logits = self.forward(batch.clips).unwrap_or_else(|e| {
+        let logits = match batch.prefix {
+            Some(tokens) => self.forward_tokens(tokens, b),
+            None => self.forward(batch.clips),
+        };
+        let logits = logits.unwrap_or_else(|e| {
             batch
                 .stop
                 .stop(Some(&format!("the model failed on a batch: {e}")));
@@ -136,6 +142,9 @@ pub struct TrainOptions {
     pub max_bad_share: f64,
     /// Mirrored and reversed training clips under the labels they then show.
     pub augment: Augment,
+    /// The frozen prefix kept per frame (a model with `adapters_from` above 1), shared by the
+    /// training and validation batchers; the caller reads its statistics after the run.
+    pub prefix: Option<Arc<PrefixCache>>,
 }
 
 /// The last epoch with a model checkpoint in `artifacts/checkpoint/`.
@@ -241,10 +250,14 @@ pub fn train(
         stop: stop.clone(),
         items: data.items.clone().into(),
     };
-    let train_batcher = ClipBatcher::train(c.frames, c.size, options.seed)
+    let mut train_batcher = ClipBatcher::train(c.frames, c.size, options.seed)
         .with_policy(policy(&train))
         .with_augment(options.augment.clone());
-    let valid_batcher = ClipBatcher::test(c.frames, c.size, false).with_policy(policy(&valid));
+    let mut valid_batcher = ClipBatcher::test(c.frames, c.size, false).with_policy(policy(&valid));
+    if let Some(cache) = &options.prefix {
+        train_batcher = train_batcher.with_prefix(cache.clone());
+        valid_batcher = valid_batcher.with_prefix(cache.clone());
+    }
     let loader_train = DataLoaderBuilder::new(train_batcher)
         .batch_size(options.batch_size)
         .shuffle(options.seed)

@@ -36,7 +36,7 @@ pub fn run(args: &CheckpointArgs) -> Result<(), CliError> {
         println!("{json}");
     } else {
         println!(
-            "{label}: {} bytes, weights {dtype}; trained on {}; AM blocks {:?} ({:?} flow, {:?} TPM), {} frames at {} px, pool grid {}, flow input {}; classes: {}",
+            "{label}: {} bytes, weights {dtype}; trained on {}; AM blocks {:?} ({:?} flow, {:?} TPM), {} frames at {} px, pool grid {}, flow input {}, adapters from block {}; classes: {}",
             bytes.len(),
             config.backbone.name,
             config.am_blocks,
@@ -46,6 +46,7 @@ pub fn run(args: &CheckpointArgs) -> Result<(), CliError> {
             config.size,
             config.pool_grid,
             if config.flow_input { "yes" } else { "no" },
+            config.adapters_from,
             config.classes.join(", ")
         );
     }

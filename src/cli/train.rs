@@ -3,6 +3,7 @@
 
 use super::CliError;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -12,6 +13,7 @@ use crate::classifier::augment::{Augment, class_swaps};
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
+use crate::classifier::prefix::PrefixCache;
 use crate::classifier::train::{
     Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate,
     last_checkpoint_epoch, train,
@@ -50,6 +52,16 @@ pub struct TrainArgs {
     /// patch grid (1: over all tokens, as checkpoints before this option were trained).
     #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=8))]
     pub pool_grid: usize,
+    /// The first block (1-based) with adapters; the blocks before it are the frozen backbone
+    /// alone, computed once per frame and kept in memory (`--prefix-cache-mb`) instead of
+    /// every epoch. Default 1: an adapter beside every block, as in the paper. At most the
+    /// first AM block.
+    #[arg(long, default_value_t = 1)]
+    pub adapters_from: usize,
+    /// Memory for the frozen prefix of the training and validation frames (with
+    /// `--adapters-from` above 1), in MiB; frames past it are computed every time.
+    #[arg(long, default_value_t = 2048)]
+    pub prefix_cache_mb: usize,
     /// Temporal processing module.
     #[arg(long, value_enum, default_value = "transformer")]
     pub tpm: TpmKind,
@@ -250,6 +262,7 @@ pub fn run_train(
         flow_norm: args.flow_norm,
         flow_input: !args.no_flow_input,
         pool_grid: args.pool_grid,
+        adapters_from: args.adapters_from,
         classes: train_data.classes.clone(),
     };
     config.validate()?;
@@ -303,6 +316,14 @@ pub fn run_train(
         None
     };
     burn::tensor::Device::seed(&device, args.seed);
+    let first_adapted = config.first_adapted();
+    let prefix = (first_adapted > 0 && args.prefix_cache_mb > 0).then(|| {
+        Arc::new(PrefixCache::new(
+            &model,
+            first_adapted,
+            args.prefix_cache_mb.saturating_mul(1 << 20),
+        ))
+    });
     let classifier = AmClassifier::new(model, config, &device);
     println!("{}", classifier.describe());
     println!(
@@ -327,6 +348,7 @@ pub fn run_train(
         devices,
         max_bad_share: args.max_bad_share,
         augment,
+        prefix: prefix.clone(),
     };
     let bad = BadClips::default();
     let trained = train(
@@ -338,6 +360,14 @@ pub fn run_train(
         Box::new(super::progress::TrainProgress::new(bad.clone())),
     );
     report_bad_clips(&bad, Some(&options.artifacts))?;
+    if let Some(cache) = &prefix {
+        println!("{}", cache.stats());
+        if let Some(reason) = cache.first_failure() {
+            eprintln!(
+                "warning: batches went without their frozen prefix (computed in the model instead): {reason}"
+            );
+        }
+    }
     let trained = trained?;
     trained.save(&args.out, args.half)?;
     println!("wrote {}", args.out.display());

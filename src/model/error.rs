@@ -181,6 +181,20 @@ pub enum InputError {
         /// Frames of the classifier.
         expected: usize,
     },
+    /// Frozen-prefix tokens that are not `B` clips of the classifier's frames at its width.
+    #[error(
+        "frozen-prefix tokens of shape {found:?} are not {clips} clips × {frames} frames of width {width}"
+    )]
+    Tokens {
+        /// `[B·T, N, D]` given.
+        found: [usize; 3],
+        /// Clips `B` said.
+        clips: usize,
+        /// Frames of the classifier.
+        frames: usize,
+        /// Width of the classifier's backbone.
+        width: usize,
+    },
     /// The batch is empty or the image has no pixels.
     #[error("the input batch is empty ({batch} images of {height}×{width})")]
     Empty {
