@@ -70,11 +70,13 @@ impl AmClassifier {
     pub fn describe(&self) -> String {
         let c = &self.config;
         format!(
-            "AM-flow classifier on {}: AM blocks {:?} ({:?} flow, {:?} TPM), {} frames, bottleneck {}, {} classes; {}",
+            "AM-flow classifier on {}: AM blocks {:?} ({:?} flow, {:?} TPM), adapters beside blocks {} to {}, {} frames, bottleneck {}, {} classes; {}",
             c.backbone.name,
             c.am_blocks,
             c.flow,
             c.tpm,
+            c.adapters_from,
+            c.backbone.num_hidden_layers,
             c.frames,
             c.bottleneck,
             c.classes.len(),
