@@ -403,8 +403,9 @@ impl ClipBatcher {
     }
 
     /// The batcher giving each batch the frozen prefix of its frames from `cache` as well
-    /// (`train --adapters-from`). A batch whose prefix cannot be given goes without it, and
-    /// the model, computing the prefix itself, reports the same error.
+    /// (`train --adapters-from`). A batch whose prefix cannot be given goes without it, counted
+    /// in the cache's statistics with the first reason, and the model computes the prefix
+    /// itself (failing the run if the frames are what is wrong).
     pub fn with_prefix(mut self, cache: Arc<PrefixCache>) -> Self {
         self.prefix = Some(cache);
         self
@@ -536,9 +537,11 @@ impl Batcher<ClipItem, ClipBatch> for ClipBatcher {
             }
         }
         let b = labels.len();
+        // A batch with no readable clip has no frames to look up.
         let prefix = self
             .prefix
             .as_ref()
+            .filter(|_| b > 0)
             .and_then(|cache| cache.tokens_or_note(&values, b * crops * t, s, device));
         ClipBatch {
             clips: Tensor::from_data(TensorData::new(values, [b * crops, t, 3, s, s]), device),
