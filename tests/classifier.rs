@@ -54,8 +54,9 @@ fn train_eval_predict_and_bad_checkpoints() {
         "56",
     ]));
     let ckpt = dir.path().join("tiny.safetensors");
-    // Trains on `data` into `out`, with `extra` arguments after the common ones.
-    let train = |out: &Path, extra: &[&str]| {
+    // Trains on `data` into `out` with AM blocks `blocks`, with `extra` arguments after the
+    // common ones.
+    let train_blocks = |out: &Path, blocks: &str, extra: &[&str]| {
         let mut args = vec![
             "train",
             s(&data),
@@ -66,7 +67,7 @@ fn train_eval_predict_and_bad_checkpoints() {
             "--frames",
             "4",
             "--blocks",
-            "1,2",
+            blocks,
             "--batch-size",
             "6",
             "--workers",
@@ -77,6 +78,8 @@ fn train_eval_predict_and_bad_checkpoints() {
         args.extend_from_slice(extra);
         amflow(&args)
     };
+    // The same with AM blocks 1 and 2.
+    let train = |out: &Path, extra: &[&str]| train_blocks(out, "1,2", extra);
     let stdout = ok(&train(&ckpt, &["--epochs", "1"]));
     assert!(stdout.contains("trainable"), "{stdout}");
     assert!(stdout.contains("validation: top-1"), "{stdout}");
@@ -222,28 +225,8 @@ fn train_eval_predict_and_bad_checkpoints() {
     // checkpoint says where its adapters start and evaluates from pixels.
     let late = dir.path().join("late.safetensors");
     let late_args = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            s(&data),
-            "--backbone",
-            s(&tiny),
-            "--size",
-            "56",
-            "--frames",
-            "4",
-            "--batch-size",
-            "6",
-            "--workers",
-            "1",
-            "--blocks",
-            "2",
-            "--adapters-from",
-            "2",
-            "--out",
-            s(&late),
-        ];
-        args.extend_from_slice(extra);
-        amflow(&args)
+        let args = [&["--adapters-from", "2"][..], extra].concat();
+        train_blocks(&late, "2", &args)
     };
     let stdout = ok(&late_args(&["--epochs", "2"]));
     let line = stdout

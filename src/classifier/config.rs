@@ -416,31 +416,46 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn one_frame_clips_are_refused_where_am_flow_needs_pairs() {
-        let backbone = BackboneId {
-            name: "tiny".into(),
-            hidden_size: 32,
-            num_hidden_layers: 2,
-            num_attention_heads: 2,
+    /// A backbone of `width`, `layers` blocks and `heads` heads (patch 14, no registers).
+    fn backbone(name: &str, width: usize, layers: usize, heads: usize) -> BackboneId {
+        BackboneId {
+            name: name.into(),
+            hidden_size: width,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
             patch_size: 14,
             num_register_tokens: 0,
-        };
-        let config = |frames, am_blocks| ClassifierConfig {
+        }
+    }
+
+    /// A valid configuration on `backbone` without AM blocks: vanilla flow, transformer
+    /// temporal modules, 4 frames at 56 px, bottleneck 8, one aligning-encoder head per
+    /// attention head, adapters beside every block, two classes; tests change what they test.
+    fn sample(backbone: BackboneId) -> ClassifierConfig {
+        ClassifierConfig {
             format: FORMAT.into(),
-            backbone: backbone.clone(),
-            am_blocks,
+            aligner_heads: backbone.num_attention_heads,
+            backbone,
+            am_blocks: Vec::new(),
             flow: FlowKind::Vanilla,
             tpm: TpmKind::Transformer,
-            frames,
+            frames: 4,
             bottleneck: 8,
             size: 56,
-            aligner_heads: 2,
             flow_norm: Default::default(),
             flow_input: true,
             pool_grid: 1,
             adapters_from: 1,
             classes: vec!["a".into(), "b".into()],
+        }
+    }
+
+    #[test]
+    fn one_frame_clips_are_refused_where_am_flow_needs_pairs() {
+        let config = |frames, am_blocks| ClassifierConfig {
+            frames,
+            am_blocks,
+            ..sample(backbone("tiny", 32, 2, 2))
         };
         let err = config(1, vec![1])
             .validate()
@@ -453,27 +468,9 @@ mod tests {
     #[test]
     fn adapters_start_inside_the_backbone_and_no_later_than_the_first_am_block() {
         let config = |adapters_from, am_blocks| ClassifierConfig {
-            format: FORMAT.into(),
-            backbone: BackboneId {
-                name: "tiny".into(),
-                hidden_size: 32,
-                num_hidden_layers: 4,
-                num_attention_heads: 2,
-                patch_size: 14,
-                num_register_tokens: 0,
-            },
-            am_blocks,
-            flow: FlowKind::Vanilla,
-            tpm: TpmKind::Transformer,
-            frames: 4,
-            bottleneck: 8,
-            size: 56,
-            aligner_heads: 2,
-            flow_norm: Default::default(),
-            flow_input: true,
-            pool_grid: 1,
             adapters_from,
-            classes: vec!["a".into(), "b".into()],
+            am_blocks,
+            ..sample(backbone("tiny", 32, 4, 2))
         };
         assert!(config(3, vec![3, 4]).validate().is_ok());
         assert!(config(4, vec![]).validate().is_ok());
@@ -498,27 +495,9 @@ mod tests {
     fn signed_flow_needs_two_channels_per_head_to_divide_the_width() {
         // 3 heads in a width of 33: 33 / 3 is whole, 33 / 6 is not.
         let config = |flow| ClassifierConfig {
-            format: FORMAT.into(),
-            backbone: BackboneId {
-                name: "odd".into(),
-                hidden_size: 33,
-                num_hidden_layers: 2,
-                num_attention_heads: 3,
-                patch_size: 14,
-                num_register_tokens: 0,
-            },
-            am_blocks: vec![1],
             flow,
-            tpm: TpmKind::Transformer,
-            frames: 4,
-            bottleneck: 8,
-            size: 56,
-            aligner_heads: 3,
-            flow_norm: Default::default(),
-            flow_input: true,
-            pool_grid: 1,
-            adapters_from: 1,
-            classes: vec!["a".into(), "b".into()],
+            am_blocks: vec![1],
+            ..sample(backbone("odd", 33, 2, 3))
         };
         assert!(config(FlowKind::Vanilla).validate().is_ok());
         assert_eq!(

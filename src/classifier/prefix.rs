@@ -84,6 +84,8 @@ struct State {
 pub struct PrefixCache {
     /// The backbone on the plain (non-autodiff) device: the prefix needs no gradients.
     backbone: Dinov2,
+    /// That device.
+    device: Device,
     blocks: usize,
     budget: usize,
     state: Mutex<State>,
@@ -103,8 +105,11 @@ impl PrefixCache {
     /// A cache of the first `blocks` blocks of `backbone` (moved off autodiff), holding at most
     /// `budget` bytes of tokens.
     pub fn new(backbone: &Dinov2, blocks: usize, budget: usize) -> Self {
+        let backbone = backbone.valid();
+        let device = backbone.devices().first().cloned().unwrap_or_default();
         Self {
-            backbone: backbone.valid(),
+            backbone,
+            device,
             blocks,
             budget,
             state: Mutex::new(State::default()),
@@ -181,10 +186,9 @@ impl PrefixCache {
             for &i in &missing {
                 values.extend_from_slice(&pixels[i * per_frame..(i + 1) * per_frame]);
             }
-            let inner = self.backbone.devices().first().cloned().unwrap_or_default();
             let batch = Tensor::<4>::from_data(
                 TensorData::new(values, [missing.len(), 3, size, size]),
-                &inner,
+                &self.device,
             );
             let computed = frozen_prefix(&self.backbone, self.blocks, batch)?; // [M, N, D]
             let [m, n, d] = computed.dims();
