@@ -115,6 +115,45 @@ fn train_eval_predict_and_bad_checkpoints() {
             .join("tiny.safetensors.train/checkpoint/model-2.bpk")
             .is_file()
     );
+    // `--keep best` writes the epoch of highest validation top-1 (the earliest of equals), read
+    // here from the validation logs burn-train wrote (`value,final` ends each epoch's file):
+    // its weights are the ones captured after that epoch, and `--keep last` writes epoch 2's
+    // again. (On this data and seed both epochs reach 2 of 9 clips, so epoch 1 is kept.)
+    let second = tensors(&ckpt);
+    let logged: Vec<f64> = (1..=2)
+        .map(|epoch| {
+            let log = dir.path().join(format!(
+                "tiny.safetensors.train/valid/epoch-{epoch}/Accuracy.log"
+            ));
+            let text = std::fs::read_to_string(&log).expect("validation log");
+            text.lines()
+                .find_map(|l| l.strip_suffix(",final")?.parse().ok())
+                .unwrap_or_else(|| panic!("no final value in {}: {text}", log.display()))
+        })
+        .collect();
+    let best = if logged[1] > logged[0] { 2 } else { 1 };
+    let kept = ok(&train(
+        &ckpt,
+        &["--epochs", "2", "--resume", "--keep", "best"],
+    ));
+    assert!(
+        kept.contains(&format!("the weights of epoch {best} of 2")),
+        "{logged:?}: {kept}"
+    );
+    assert!(
+        tensors(&ckpt)
+            == if best == 1 {
+                first.clone()
+            } else {
+                second.clone()
+            },
+        "--keep best did not write epoch {best}'s weights ({logged:?})"
+    );
+    ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
+    assert!(
+        tensors(&ckpt) == second,
+        "--keep last did not write epoch 2"
+    );
     // A resume with other settings than the run's is refused, naming them.
     let err = failure(&train(&ckpt, &["--epochs", "3", "--resume", "--lr", "0.5"]));
     assert!(

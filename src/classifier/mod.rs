@@ -13,6 +13,8 @@ pub mod checkpoint;
 pub mod config;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub mod data;
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+pub mod epochs;
 #[cfg(feature = "model")]
 pub mod model;
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]

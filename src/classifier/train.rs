@@ -18,6 +18,7 @@ use burn::train::{
 
 use super::augment::Augment;
 use super::data::{BadClipPolicy, BadClips, ClipBatch, ClipBatcher, ClipDataset, bad_clip_limit};
+use super::epochs::{EpochError, EpochPick, best_epoch, load_epoch, validation_accuracy};
 use super::model::AmClassifier;
 use super::prefix::PrefixCache;
 
@@ -147,6 +148,21 @@ pub struct TrainOptions {
     /// The frozen prefix kept per frame (a model with `adapters_from` above 1), shared by the
     /// training and validation batchers; the caller reads its statistics after the run.
     pub prefix: Option<Arc<PrefixCache>>,
+    /// Which epoch's weights [`train`] hands back.
+    pub keep: EpochPick,
+}
+
+/// A finished run: the weights of the epoch kept, which epoch that is, and its validation
+/// top-1 as logged during the run.
+pub struct Trained {
+    /// The classifier with the kept epoch's weights.
+    pub model: AmClassifier,
+    /// The epoch kept (from 1).
+    pub epoch: usize,
+    /// The last epoch trained.
+    pub last: usize,
+    /// Validation top-1 of the kept epoch in percent, when the run logged it.
+    pub valid_top1: Option<f64>,
 }
 
 /// The last epoch with a model checkpoint in `artifacts/checkpoint/`.
@@ -193,6 +209,9 @@ pub enum TrainError {
     /// The learning-rate schedule refused its settings.
     #[error("learning-rate schedule: {0}")]
     Schedule(String),
+    /// The epoch to keep could not be chosen or loaded.
+    #[error(transparent)]
+    Epoch(#[from] EpochError),
     /// Training diverged: the trained weights hold NaN or infinity (nothing is written).
     #[error(
         "training diverged: {0} trained weights are NaN or infinite; nothing was written (try a lower --lr)"
@@ -221,8 +240,8 @@ impl burn::module::ModuleVisitor for NonFinite {
     }
 }
 
-/// Trains `model` on `train`, validating on `valid` after each epoch; returns the trained
-/// model. Unreadable clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
+/// Trains `model` on `train`, validating on `valid` after each epoch; returns the weights of
+/// the epoch `options.keep` names (the last, or the best by validation top-1). Unreadable clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
 /// `options.max_bad_share` of the clips, or a failed step, end the run with an error. Progress
 /// and metrics go to `renderer` (the command line's is a terminal display); the library
 /// itself prints nothing.
@@ -233,7 +252,7 @@ pub fn train(
     options: &TrainOptions,
     bad: &BadClips,
     renderer: Box<dyn burn::train::renderer::MetricsRenderer>,
-) -> Result<AmClassifier, TrainError> {
+) -> Result<Trained, TrainError> {
     let c = model.config().clone();
     let device = options
         .devices
@@ -277,6 +296,7 @@ pub fn train(
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())
         .with_default_checkpointers()
+        .with_checkpointing_strategy(super::epochs::checkpointing())
         .num_epochs(options.epochs)
         .renderer(renderer)
         .summary()
@@ -313,11 +333,29 @@ pub fn train(
             interruption.reason.unwrap_or_else(|| "interrupted".into()),
         ));
     }
-    let bad = non_finite_weights(&result.model.trainable);
+    // A resume at or past `epochs` trains nothing and hands back the checkpoint it resumed.
+    let last = options.epochs.max(options.resume_from.unwrap_or(0));
+    let accuracy = validation_accuracy(&options.artifacts);
+    let epoch = match options.keep {
+        EpochPick::Last => last,
+        EpochPick::Best => best_epoch(&accuracy, last)
+            .ok_or_else(|| EpochError::NoValidation(options.artifacts.clone()))?,
+    };
+    let model = if epoch == last {
+        result.model
+    } else {
+        load_epoch(result.model, &options.artifacts, epoch)?
+    };
+    let bad = non_finite_weights(&model.trainable);
     if bad > 0 {
         return Err(TrainError::Diverged(bad));
     }
-    Ok(result.model)
+    Ok(Trained {
+        model,
+        epoch,
+        last,
+        valid_top1: epoch.checked_sub(1).and_then(|i| accuracy.get(i)).copied(),
+    })
 }
 
 /// Top-1 and top-5 accuracy over a dataset, and which classes the clips were taken for.

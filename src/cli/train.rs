@@ -13,6 +13,7 @@ use crate::classifier::augment::{Augment, class_swaps};
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
+use crate::classifier::epochs::EpochPick;
 use crate::classifier::prefix::PrefixCache;
 use crate::classifier::train::{
     Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate,
@@ -120,6 +121,11 @@ pub struct TrainArgs {
     /// is itself or its named partner.
     #[arg(long, value_name = "PAIRS")]
     pub reverse: Option<String>,
+    /// Which epoch's weights to write: `last`, or `best`, the epoch with the highest validation
+    /// top-1 (the earliest of equals). Runs keep that epoch's checkpoint in `<out>.train/` either
+    /// way, so a finished run can be written again with `--resume --keep best`.
+    #[arg(long, value_enum, default_value = "last")]
+    pub keep: EpochPick,
     /// Write the checkpoint's weights in float16 (half the bytes; they load as float32).
     #[arg(long)]
     pub half: bool,
@@ -300,7 +306,7 @@ pub fn run_train(
         run.check_resume(&record)?;
         if epoch >= args.epochs {
             println!(
-                "the run's checkpoints reach epoch {epoch}, at or past --epochs {}: nothing left to train; writing the weights of epoch {epoch}",
+                "the run's checkpoints reach epoch {epoch}, at or past --epochs {}: nothing left to train",
                 args.epochs
             );
         }
@@ -349,6 +355,7 @@ pub fn run_train(
         max_bad_share: args.max_bad_share,
         augment,
         prefix: prefix.clone(),
+        keep: args.keep,
     };
     let bad = BadClips::default();
     let trained = train(
@@ -368,9 +375,19 @@ pub fn run_train(
             );
         }
     }
-    let trained = trained?;
+    let kept = trained?;
+    let trained = kept.model;
     trained.save(&args.out, args.half)?;
-    println!("wrote {}", args.out.display());
+    let top1 = kept
+        .valid_top1
+        .map(|v| format!(", validation top-1 {v:.1}% then"))
+        .unwrap_or_default();
+    println!(
+        "wrote {}: the weights of epoch {} of {}{top1}",
+        args.out.display(),
+        kept.epoch,
+        kept.last
+    );
     let batcher = ClipBatcher::test(trained.config().frames, trained.config().size, false);
     let bar = progress(valid_data.items.len(), "clips");
     let accuracy = evaluate(
