@@ -10,12 +10,32 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Makes the CPU burn's default device for a run on the CPU, unless `BURN_DEVICE` says
+/// otherwise. burn-optim builds a resumed run's optimizer state on the default device (the
+/// first GPU backend compiled in) and moves it to the parameters' device at the next step, so a
+/// `train --resume` on the CPU would otherwise start a GPU device (a Vulkan instance, even
+/// lavapipe's) for that alone.
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+#[allow(unsafe_code)]
+fn default_device_cpu() {
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: called first thing in `main`, before any thread exists that could read the
+        // environment at the same time.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") };
+    }
+}
+
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 fn main() -> std::process::ExitCode {
     use amflow::cli::{Cli, Command};
     use clap::Parser;
 
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Train(_)))
+        && cli.backend.unwrap_or_default() == amflow::backend::BackendKind::Cpu
+    {
+        default_device_cpu();
+    }
     let result: Result<(), Box<dyn std::error::Error>> = match &cli.command {
         Some(Command::Info(args)) => {
             amflow::cli::info::run(args, cli.backbone.as_ref(), cli.backend.unwrap_or_default())
