@@ -141,12 +141,7 @@ fn train_eval_predict_and_bad_checkpoints() {
         "{logged:?}: {kept}"
     );
     assert!(
-        tensors(&ckpt)
-            == if best == 1 {
-                first.clone()
-            } else {
-                second.clone()
-            },
+        tensors(&ckpt) == *if best == 1 { &first } else { &second },
         "--keep best did not write epoch {best}'s weights ({logged:?})"
     );
     ok(&train(&ckpt, &["--epochs", "2", "--resume"]));

@@ -84,15 +84,18 @@ pub fn validation_accuracy(artifacts: &Path) -> Vec<f64> {
             NumericEntry::Final(v) => Some(*v),
             _ => None,
         });
-        let (sum, count) = entries.iter().fold((0.0, 0usize), |(s, n), e| match e {
-            NumericEntry::Value(v) => (s + v, n + 1),
-            NumericEntry::Aggregated {
-                aggregated_value,
-                count,
-            } => (s + aggregated_value * *count as f64, n + count),
-            NumericEntry::Final(_) => (s, n),
-        });
-        match end.or((count > 0).then(|| sum / count as f64)) {
+        let mean = || {
+            let (sum, count) = entries.iter().fold((0.0, 0usize), |(s, n), e| match e {
+                NumericEntry::Value(v) => (s + v, n + 1),
+                NumericEntry::Aggregated {
+                    aggregated_value,
+                    count,
+                } => (s + aggregated_value * *count as f64, n + count),
+                NumericEntry::Final(_) => (s, n),
+            });
+            (count > 0).then(|| sum / count as f64)
+        };
+        match end.or_else(mean) {
             Some(v) if v.is_finite() => values.push(v),
             _ => break,
         }
@@ -114,11 +117,28 @@ pub fn best_epoch(values: &[f64], epochs: usize) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// The model checkpoint burn-train wrote for `epoch` in the run's folder.
+/// The model checkpoint burn-train wrote for `epoch` in the run's folder:
+/// `artifacts/checkpoint/model-{epoch}.bpk`.
 pub fn model_checkpoint(artifacts: &Path, epoch: usize) -> PathBuf {
     artifacts
         .join("checkpoint")
         .join(format!("model-{epoch}.bpk"))
+}
+
+/// The last epoch with a model checkpoint in the run's folder (the names
+/// [`model_checkpoint`] gives).
+pub fn last_checkpoint_epoch(artifacts: &Path) -> Option<usize> {
+    std::fs::read_dir(artifacts.join("checkpoint"))
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("model-")?
+                .strip_suffix(".bpk")?
+                .parse::<usize>()
+                .ok()
+        })
+        .max()
 }
 
 /// `model` with the weights of `epoch` of the run in `artifacts`.

@@ -1,7 +1,7 @@
 //! Training with burn-train's learner (AdamW, cross-entropy on the averaged logits, the frozen
 //! backbone's parameters untouched), and top-1/top-5 evaluation.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::data::dataloader::DataLoaderBuilder;
@@ -165,21 +165,6 @@ pub struct Trained {
     pub valid_top1: Option<f64>,
 }
 
-/// The last epoch with a model checkpoint in `artifacts/checkpoint/`.
-pub fn last_checkpoint_epoch(artifacts: &Path) -> Option<usize> {
-    std::fs::read_dir(artifacts.join("checkpoint"))
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            name.strip_prefix("model-")?
-                .strip_suffix(".bpk")?
-                .parse::<usize>()
-                .ok()
-        })
-        .max()
-}
-
 /// Why training or evaluation ended without a result.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -241,7 +226,8 @@ impl burn::module::ModuleVisitor for NonFinite {
 }
 
 /// Trains `model` on `train`, validating on `valid` after each epoch; returns the weights of
-/// the epoch `options.keep` names (the last, or the best by validation top-1). Unreadable clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
+/// the epoch `options.keep` names (the last, or the best by validation top-1). Unreadable
+/// clips are skipped and counted in `bad` (see [`BadClipPolicy`]); more than
 /// `options.max_bad_share` of the clips, or a failed step, end the run with an error. Progress
 /// and metrics go to `renderer` (the command line's is a terminal display); the library
 /// itself prints nothing.

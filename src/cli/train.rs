@@ -13,11 +13,10 @@ use crate::classifier::augment::{Augment, class_swaps};
 use crate::classifier::checkpoint::read_config;
 use crate::classifier::config::{BackboneId, FORMAT};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
-use crate::classifier::epochs::EpochPick;
+use crate::classifier::epochs::{EpochPick, last_checkpoint_epoch};
 use crate::classifier::prefix::PrefixCache;
 use crate::classifier::train::{
-    Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate,
-    last_checkpoint_epoch, train,
+    Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate, train,
 };
 use crate::classifier::{
     AmClassifier, CheckpointError, ClassifierConfig, FlowKind, FlowNorm, TpmKind, parse_blocks,
