@@ -22,6 +22,21 @@ pub enum FlowKind {
     /// `src/flow/signed.rs`): the vanilla flow without the absolute value that makes a motion
     /// and its reverse look the same. Fixed cameras.
     Signed,
+    /// `Σ_j (S − C)[h,i,j] p_j`, where each token's content came from as a vector in patches
+    /// (beyond the paper, `src/flow/displacement.rs`): frame t+1's queries against frame t's
+    /// keys, which keeps the correspondence that the column sums drop. Fixed cameras.
+    Displacement,
+}
+
+impl FlowKind {
+    /// Channels per head of the flow: 2 for the signed (rise, fall) and the displacement
+    /// (x, y) flows, else 1.
+    pub fn channels_per_head(self) -> usize {
+        match self {
+            FlowKind::Signed | FlowKind::Displacement => 2,
+            FlowKind::Vanilla | FlowKind::Aligned => 1,
+        }
+    }
 }
 
 /// How the AM flow is scaled before it joins the block's normalised tokens in an adapter's
@@ -228,10 +243,11 @@ impl ClassifierConfig {
             });
         }
         let heads = self.backbone.num_attention_heads;
-        if self.flow == FlowKind::Signed
-            && (heads == 0 || !self.backbone.hidden_size.is_multiple_of(2 * heads))
-        {
-            return Err(ConfigError::SignedWidth {
+        let channels = self.flow.channels_per_head();
+        if heads == 0 || !self.backbone.hidden_size.is_multiple_of(channels * heads) {
+            return Err(ConfigError::FlowWidth {
+                flow: self.flow,
+                channels,
                 heads,
                 width: self.backbone.hidden_size,
             });
@@ -313,9 +329,13 @@ pub enum ConfigError {
     },
     /// Signed flow's `2H` channels do not divide the width.
     #[error(
-        "signed flow has 2 channels per head, 2 × {heads}, which do not divide the width {width}"
+        "{flow:?} flow has {channels} channel(s) per head, {channels} × {heads}, which do not divide the width {width}"
     )]
-    SignedWidth {
+    FlowWidth {
+        /// The flow.
+        flow: FlowKind,
+        /// Its channels per head.
+        channels: usize,
         /// Attention heads.
         heads: usize,
         /// Backbone width.
@@ -492,7 +512,7 @@ mod tests {
     }
 
     #[test]
-    fn signed_flow_needs_two_channels_per_head_to_divide_the_width() {
+    fn two_channel_flows_need_two_channels_per_head_to_divide_the_width() {
         // 3 heads in a width of 33: 33 / 3 is whole, 33 / 6 is not.
         let config = |flow| ClassifierConfig {
             flow,
@@ -500,12 +520,16 @@ mod tests {
             ..sample(backbone("odd", 33, 2, 3))
         };
         assert!(config(FlowKind::Vanilla).validate().is_ok());
-        assert_eq!(
-            config(FlowKind::Signed).validate(),
-            Err(ConfigError::SignedWidth {
-                heads: 3,
-                width: 33
-            })
-        );
+        for flow in [FlowKind::Signed, FlowKind::Displacement] {
+            assert_eq!(
+                config(flow).validate(),
+                Err(ConfigError::FlowWidth {
+                    flow,
+                    channels: 2,
+                    heads: 3,
+                    width: 33
+                })
+            );
+        }
     }
 }

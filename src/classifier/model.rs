@@ -31,8 +31,8 @@ use super::adapter::Adapter;
 use super::config::{ClassifierConfig, FlowKind, FlowNorm};
 use super::tpm::TemporalModule;
 use crate::flow::{AligningEncoder, AligningEncoderConfig, FlowKernel, Fused};
-use crate::flow::{broadcast_heads, column_sums, signed_flow};
-use crate::model::dinov2::scale;
+use crate::flow::{broadcast_heads, column_sums, displacement_flow, signed_flow};
+use crate::model::dinov2::{AttentionOutput, scale};
 use crate::model::{Dinov2, InputError};
 
 /// The trainable parts: everything a checkpoint holds.
@@ -119,7 +119,9 @@ impl Trainable {
                 .iter()
                 .map(|_| AligningEncoderConfig::for_width(d, config.aligner_heads).init(device))
                 .collect(),
-            FlowKind::Aligned | FlowKind::Vanilla | FlowKind::Signed => Vec::new(),
+            FlowKind::Aligned | FlowKind::Vanilla | FlowKind::Signed | FlowKind::Displacement => {
+                Vec::new()
+            }
         };
         let tpms = am
             .iter()
@@ -220,25 +222,25 @@ impl AmClassifier {
         }
     }
 
-    /// AM flow of block `k`-th AM block from its attention logits and probabilities
-    /// `[B·T, H, N, N]`: `[B·T, N, D]`, zeros for each clip's last frame.
+    /// AM flow of the `am_slot`-th AM block from its attention (logits and probabilities
+    /// `[B·T, H, N, N]`, queries and keys `[B·T, H, N, d_head]`): `[B·T, N, D]`, zeros for each
+    /// clip's last frame.
     fn flow(
         &self,
         am_slot: usize,
-        logits: Tensor<4>,
-        probs: Tensor<4>,
+        attention: &AttentionOutput,
         b: usize,
         t: usize,
         d: usize,
     ) -> Tensor<3> {
-        let [_, h, n, _] = logits.dims();
+        let [_, h, n, _] = attention.logits.dims();
         if t < 2 {
             // One frame: no motion to see.
-            return Tensor::zeros([b * t, n, d], &logits.device());
+            return Tensor::zeros([b * t, n, d], &attention.logits.device());
         }
         let flow = match self.config.flow {
             FlowKind::Vanilla => {
-                let flow = per_pair::<4, 5>(logits, b, t, |cur, next| {
+                let flow = per_pair::<4, 5>(attention.logits.clone(), b, t, |cur, next| {
                     let [bb, tt, hh, nn, _] = cur.dims();
                     Fused
                         .vanilla_flow(
@@ -250,7 +252,7 @@ impl AmClassifier {
                 broadcast_heads(flow.reshape([b * t, h, n]), d / h) // [B·T, N, D]
             }
             FlowKind::Signed => {
-                let flow = per_pair::<4, 5>(logits, b, t, |cur, next| {
+                let flow = per_pair::<4, 5>(attention.logits.clone(), b, t, |cur, next| {
                     let [bb, tt, hh, nn, _] = cur.dims();
                     signed_flow(
                         cur.reshape([bb * tt, hh, nn, nn]),
@@ -261,8 +263,30 @@ impl AmClassifier {
                 // Each of the 2H channels over d_head/2 of the width (validated to divide it).
                 broadcast_heads(flow.reshape([b * t, 2 * h, n]), d / (2 * h)) // [B·T, N, D]
             }
+            FlowKind::Displacement => {
+                let prefix = 1 + self.config.backbone.num_register_tokens;
+                let cols = self.config.size / self.config.backbone.patch_size;
+                // Each frame's queries beside its keys, [B·T, H, N, 2·d_head].
+                let qkq = Tensor::cat(vec![attention.query.clone(), attention.key.clone()], 3);
+                let head = qkq.dims()[3] / 2;
+                let flow = per_pair::<4, 5>(qkq, b, t, |cur, next| {
+                    let [bb, tt, hh, nn, _] = cur.dims();
+                    let flat = |x: Tensor<5>| x.reshape([bb * tt, hh, nn, 2 * head]);
+                    let (cur, next) = (flat(cur), flat(next));
+                    displacement_flow(
+                        cur.clone().narrow(3, 0, head),
+                        cur.narrow(3, head, head),
+                        next.narrow(3, 0, head),
+                        prefix,
+                        cols,
+                    ) // [B(T−1), 2H, N]
+                    .reshape([bb, tt, 2 * hh, nn, 1])
+                }); // [B·T, 2H, N, 1]
+                // Each head's v_x and v_y over d_head/2 of the width (validated to divide it).
+                broadcast_heads(flow.reshape([b * t, 2 * h, n]), d / (2 * h)) // [B·T, N, D]
+            }
             FlowKind::Aligned => {
-                let s = broadcast_heads(column_sums(probs), d / h); // [B·T, N, D]
+                let s = broadcast_heads(column_sums(attention.probs.clone()), d / h); // [B·T, N, D]
                 let z = self.trainable.aligners[am_slot].forward(s); // [B·T, N, D]
                 per_pair::<3, 4>(z, b, t, |cur, next| (cur - next).abs())
             }
@@ -383,7 +407,7 @@ impl AmClassifier {
         let attention = block.attn.forward(h.clone());
         let adapter_in = match am_slot {
             Some(slot) if self.config.flow_input => {
-                let flow = self.flow(slot, attention.logits, attention.probs, b, t, d);
+                let flow = self.flow(slot, &attention, b, t, d);
                 Tensor::cat(vec![h, flow], 2) // [B·T, N, 2D]
             }
             _ => h,
@@ -653,7 +677,12 @@ mod tests {
     #[test]
     fn every_flow_and_tpm_kind_gives_logits_and_gradients() {
         let device = Device::flex().autodiff();
-        for flow in [FlowKind::Vanilla, FlowKind::Aligned, FlowKind::Signed] {
+        for flow in [
+            FlowKind::Vanilla,
+            FlowKind::Aligned,
+            FlowKind::Signed,
+            FlowKind::Displacement,
+        ] {
             for tpm in [TpmKind::Transformer, TpmKind::Tcn, TpmKind::Lstm] {
                 let backbone = tiny(&device);
                 let cfg = config(&backbone, vec![1, 2], flow, tpm);

@@ -3,12 +3,15 @@
 //! - [`vanilla`]: `Σ_i softmax_j |X(t) − X(t+1)|`, one value per head and token.
 //! - [`signed`]: `rise ‖ fall`, where attention grew and where it shrank, kept apart (beyond the
 //!   paper: the direction that `|·|` drops).
+//! - [`displacement`]: where each token's content came from, a vector per head and token (beyond
+//!   the paper: the correspondence that the column sums drop).
 //! - [`aligned`]: `|Z(t) − Z(t+1)|` with `Z` a learned linear-attention encoder of the
 //!   attention column sums, for moving cameras.
 //! - [`pair_flows`] runs the backbone on a frame pair and returns every block's flow;
 //!   [`stream`] runs each frame once and makes consecutive pairs from what it kept.
 
 pub mod aligned;
+pub mod displacement;
 pub mod kernel;
 pub mod signed;
 pub mod stream;
@@ -21,6 +24,7 @@ use burn::tensor::Tensor;
 use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
+pub use displacement::displacement_flow;
 pub use kernel::{FlowKernel, Fused, TensorOps};
 pub use signed::signed_flow;
 pub use stream::{FrameCache, FrameSignals, flows_between, frame_key, frame_signals};

@@ -139,6 +139,10 @@ pub struct AttentionOutput {
     pub logits: Tensor<4>,
     /// `softmax(X_A)` over keys, `[B, H, N, N]`.
     pub probs: Tensor<4>,
+    /// The queries `Q` split into heads, `[B, H, N, d_head]`.
+    pub query: Tensor<4>,
+    /// The keys `K` split into heads, `[B, H, N, d_head]`.
+    pub key: Tensor<4>,
 }
 
 impl Attention {
@@ -156,7 +160,7 @@ impl Attention {
         let q = self.split_heads(self.query.forward(h.clone())); // [B, H, N, d]
         let k = self.split_heads(self.key.forward(h.clone())); // [B, H, N, d]
         let v = self.split_heads(self.value.forward(h)); // [B, H, N, d]
-        let logits = q.matmul(k.swap_dims(2, 3)) / (head_dim as f64).sqrt(); // [B, H, N, N]
+        let logits = q.clone().matmul(k.clone().swap_dims(2, 3)) / (head_dim as f64).sqrt(); // [B, H, N, N]
         let probs = softmax_last(logits.clone()); // [B, H, N, N]
         let context = probs
             .clone()
@@ -167,6 +171,8 @@ impl Attention {
             out: self.out.forward(context),
             logits,
             probs,
+            query: q,
+            key: k,
         }
     }
 }
