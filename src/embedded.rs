@@ -28,8 +28,8 @@ pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
     Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device)
 }
 
-/// The demo classifier checkpoint: displacement flow in blocks 6 and 12 of the embedded backbone, trained
-/// on 576 clips of `amflow synth` (see `assets/demo/README.md`), so the app shows predictions
-/// with nothing to download.
+/// The demo classifier checkpoint: displacement flow in blocks 6 and 12 of the embedded
+/// backbone, trained on 576 clips of `amflow synth` (see `assets/demo/README.md`), so the app
+/// shows predictions with nothing to download.
 #[cfg(not(target_arch = "wasm32"))]
 pub static DEMO_CHECKPOINT: &[u8] = include_bytes!("../assets/demo/synth-classifier.safetensors");

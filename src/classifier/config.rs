@@ -172,6 +172,15 @@ impl ClassifierConfig {
         self.flow_input && !self.am_blocks.is_empty()
     }
 
+    /// How a frame's tokens lie: `(prefix, side)`, the tokens without a place (CLS and
+    /// registers) before `side × side` patches in row-major order (square inputs of `size`).
+    pub fn token_grid(&self) -> (usize, usize) {
+        (
+            1 + self.backbone.num_register_tokens,
+            self.size / self.backbone.patch_size,
+        )
+    }
+
     /// Width of each temporal module's input: `G² · r`.
     pub fn tpm_width(&self) -> usize {
         self.pool_grid * self.pool_grid * self.bottleneck
@@ -327,7 +336,8 @@ pub enum ConfigError {
         /// Backbone width.
         width: usize,
     },
-    /// Signed flow's `2H` channels do not divide the width.
+    /// A flow's channels (`H`, or `2H` for the signed and displacement flows) do not divide the
+    /// width.
     #[error(
         "{flow:?} flow has {channels} channel(s) per head, {channels} × {heads}, which do not divide the width {width}"
     )]

@@ -264,8 +264,7 @@ impl AmClassifier {
                 broadcast_heads(flow.reshape([b * t, 2 * h, n]), d / (2 * h)) // [B·T, N, D]
             }
             FlowKind::Displacement => {
-                let prefix = 1 + self.config.backbone.num_register_tokens;
-                let cols = self.config.size / self.config.backbone.patch_size;
+                let (prefix, cols) = self.config.token_grid();
                 // Each frame's queries beside its keys, [B·T, H, N, 2·d_head].
                 let qkq = Tensor::cat(vec![attention.query.clone(), attention.key.clone()], 3);
                 let head = qkq.dims()[3] / 2;
@@ -305,8 +304,7 @@ impl AmClassifier {
         if g <= 1 {
             return e.mean_dim(1).reshape([bt, r]);
         }
-        let prefix = 1 + self.config.backbone.num_register_tokens;
-        let side = self.config.size / self.config.backbone.patch_size;
+        let (prefix, side) = self.config.token_grid();
         let patches = e
             .narrow(1, prefix, (n - prefix).min(side * side))
             .reshape([bt, side, side, r])

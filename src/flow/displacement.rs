@@ -163,6 +163,7 @@ mod tests {
         let flow = moved(|_, x, y| y * 4 + x);
         close(&flow, &[0.0; 34], 1e-6);
     }
+
     /// The circulation `Σ (r × v)` of the head-mean vectors about the object's centre, over the
     /// patches within its radius, summed over a clip's pairs (positive clockwise on screen, y
     /// down), for each block: `[L]`. The centre and radius come from the renderer's poses.
@@ -230,7 +231,7 @@ mod tests {
             let class = CLASSES
                 .iter()
                 .position(|&c| c == name)
-                .unwrap_or(usize::MAX);
+                .unwrap_or_else(|| panic!("no class {name}"));
             for index in 0..6 {
                 let spec = ClipSpec::new(&config, Split::Test, class, index);
                 let by_block = circulation(&backbone, &spec);
