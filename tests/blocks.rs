@@ -7,7 +7,8 @@ mod common;
 
 use std::path::Path;
 
-use amflow::maps::selection::Selection;
+use amflow::maps::probe;
+use amflow::maps::selection::{RankedFlow, Selection};
 use amflow::video::discover::find_clips;
 
 /// Whether a run of `amflow` succeeded, and what it printed.
@@ -196,6 +197,7 @@ fn labelled_data_ranks_blocks_by_a_probe() {
     let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     // The training split only: 4 clips of each of the 3 classes, 3 pairs each.
     assert_eq!((selection.clips, selection.pairs), (12, 36));
+    assert_eq!(selection.flow, RankedFlow::Vanilla);
     let probe = selection
         .probe
         .clone()
@@ -219,6 +221,44 @@ fn labelled_data_ranks_blocks_by_a_probe() {
         1
     };
     assert_eq!(selection.blocks, [best], "{probe:?}");
+
+    // `--flow displacement` ranks the displacement flow (2 channels a head: a probe row is
+    // twice as long, but every accuracy is still a share of the 12 clips) and records it.
+    let (ok, text) = amflow(&[
+        "--backbone",
+        s(&tiny),
+        "blocks",
+        s(&data),
+        "--labels",
+        "--flow",
+        "displacement",
+        "--size",
+        "56",
+        "--pairs",
+        "3",
+        "--top",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("displacement flow"), "{text}");
+    let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(selection.flow, RankedFlow::Displacement);
+    assert_eq!((selection.clips, selection.pairs), (12, 36));
+    let probe = selection.probe.clone().expect("probe scores");
+    assert_eq!(probe.len(), 2, "{probe:?}");
+    for p in &probe {
+        let clips = p.accuracy * 12.0;
+        assert!(
+            p.accuracy.is_finite() && (clips - clips.round()).abs() < 1e-4,
+            "{probe:?}"
+        );
+    }
+    assert_eq!(selection.blocks, probe::propose(&probe, 1), "{probe:?}");
+    for s in &selection.scores {
+        assert!(s.score.is_finite(), "{:?}", selection.scores);
+    }
 
     let (ok, text) = amflow(&[
         "--backbone",

@@ -103,13 +103,13 @@ impl DatasetRanking {
         let s = &self.selection;
         if self.labelled() {
             format!(
-                "dataset ranking {}: a probe's top-1 on each block's flow over {} labelled clips; proposes {:?}",
-                self.name, s.clips, s.blocks
+                "dataset ranking {}: a probe's top-1 on each block's {} flow over {} labelled clips; proposes {:?}",
+                self.name, s.flow, s.clips, s.blocks
             )
         } else {
             format!(
-                "dataset ranking {}: mean scores over {} pairs of {} clips; proposes {:?}",
-                self.name, s.pairs, s.clips, s.blocks
+                "dataset ranking {}: mean scores of the {} flow over {} pairs of {} clips; proposes {:?}",
+                self.name, s.flow, s.pairs, s.clips, s.blocks
             )
         }
     }
@@ -152,7 +152,7 @@ pub fn proposal(scores: &[BlockScore], dataset: Option<&DatasetRanking>, k: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::selection::FORMAT;
+    use crate::maps::selection::{FORMAT, RankedFlow};
 
     fn score(block: usize, score: f32) -> BlockScore {
         BlockScore {
@@ -171,6 +171,7 @@ mod tests {
             offset: 1,
             pairs: 8,
             clips: 4,
+            flow: RankedFlow::Vanilla,
             scores: vec![score(1, 0.9), score(2, 0.1), score(3, 0.5)],
             probe,
         }
@@ -201,6 +202,21 @@ mod tests {
         let pair = [score(1, 0.8), score(2, 0.0), score(3, 0.7)];
         assert_eq!(proposal(&pair, None, 2), [1, 3]);
         assert_eq!(proposal(&pair, Some(&ranking), 2), [2, 3]);
+        assert!(
+            ranking.describe().contains("each block's vanilla flow"),
+            "{}",
+            ranking.describe()
+        );
+        // A ranking of the displacement flow says so.
+        let mut displacement = selection(None, vec![1, 3]);
+        displacement.flow = RankedFlow::Displacement;
+        let ranking =
+            DatasetRanking::from_bytes("d.json", displacement.to_json().as_bytes()).unwrap();
+        assert!(
+            ranking.describe().contains("the displacement flow"),
+            "{}",
+            ranking.describe()
+        );
     }
 
     #[test]

@@ -51,8 +51,8 @@ pub enum Cases {
     /// Consecutive pairs of the demo clip: each new pair with the previous frame's backbone
     /// pass reused, vs the same pairs from scratch.
     Stream,
-    /// The embedded demo classifier (AM flow in blocks 10 and 12, temporal modules) on one clip
-    /// of its 8 frames.
+    /// The embedded demo classifier (displacement flow in blocks 6 and 12, temporal modules) on
+    /// one clip of its 8 frames.
     Classifier,
     /// All of them.
     All,

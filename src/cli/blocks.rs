@@ -2,7 +2,9 @@
 //! moves, over a clip or a whole dataset, and proposes the AM blocks (see
 //! [`crate::maps::ranking`] for the score). With `--labels` the dataset's classes rank them
 //! instead: a linear probe per block on its pooled flow, cross-validated over the clips
-//! ([`crate::maps::probe`]).
+//! ([`crate::maps::probe`]). `--flow displacement` scores the displacement flow
+//! ([`crate::flow::displacement`]) instead of the vanilla one: its vectors' lengths against the
+//! pixels' motion, and the vectors themselves for the probe.
 
 use super::CliError;
 use std::path::PathBuf;
@@ -13,12 +15,14 @@ use rand::rngs::StdRng;
 
 use super::common::{load_backbone, write_atomic};
 use super::maps::join;
-use crate::analysis::PairAnalysis;
+use crate::analysis::{PairAnalysis, PairDisplacement};
 use crate::backend::BackendKind;
 use crate::classifier::data::{ClipDataset, Split};
 use crate::maps::probe::{self, ProbeScore};
+use crate::maps::ranking::BlockScore;
 use crate::maps::ranking::Ranking;
-use crate::maps::selection::{FORMAT, Selection};
+use crate::maps::selection::{FORMAT, RankedFlow, Selection};
+use crate::maps::{Grid, PatchFlow};
 use crate::video::discover::find_clips;
 use crate::video::sampling::{SegmentPick, uniform_segments};
 use crate::video::{Clip, ClipError};
@@ -38,6 +42,10 @@ pub struct BlocksArgs {
     /// Short side of the backbone's input.
     #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<u32>())]
     pub size: u32,
+    /// The AM flow to rank the blocks by: `vanilla` (the paper's) or `displacement` (the flow
+    /// `amflow train --flow displacement` feeds the adapters).
+    #[arg(long, value_enum, default_value_t = RankedFlow::Vanilla)]
+    pub flow: RankedFlow,
     /// How many blocks to propose.
     #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top: usize,
@@ -111,19 +119,16 @@ fn score_clip(
     let decoded = clip.frames(&wanted)?;
     let mut pooled: Vec<Vec<Vec<f32>>> = Vec::with_capacity(starts_unique.len());
     for pair in decoded.chunks_exact(2) {
-        let analysis = crate::engine::block_on(PairAnalysis::run(
-            backbone,
-            [&pair[0], &pair[1]],
-            args.size,
-            device,
-        ))?;
-        ranking.add(&analysis.scores);
+        let (grid, blocks, scores) = pair_flows(args, backbone, [&pair[0], &pair[1]], device)?;
+        ranking.add(&scores);
         if args.labels {
             pooled.push(
-                analysis
-                    .blocks
+                blocks
                     .iter()
-                    .map(|flow| probe::pooled_flow(flow, analysis.grid, args.probe_grid))
+                    .map(|flow| match args.flow {
+                        RankedFlow::Vanilla => probe::pooled_flow(flow, grid, args.probe_grid),
+                        RankedFlow::Displacement => probe::cell_means(flow, grid, args.probe_grid),
+                    })
                     .collect(),
             );
         }
@@ -142,6 +147,27 @@ fn score_clip(
                 .collect()
         })
         .collect())
+}
+
+/// One pair's patch grid, every block's flow of the kind `--flow` names at the patch tokens,
+/// and every block's score on it.
+fn pair_flows(
+    args: &BlocksArgs,
+    backbone: &crate::model::Dinov2,
+    pair: [&crate::video::Frame; 2],
+    device: &burn::tensor::Device,
+) -> Result<(Grid, Vec<PatchFlow>, Vec<BlockScore>), CliError> {
+    Ok(match args.flow {
+        RankedFlow::Vanilla => {
+            let a = crate::engine::block_on(PairAnalysis::run(backbone, pair, args.size, device))?;
+            (a.grid, a.blocks, a.scores)
+        }
+        RankedFlow::Displacement => {
+            let d =
+                crate::engine::block_on(PairDisplacement::run(backbone, pair, args.size, device))?;
+            (d.grid, d.blocks, d.scores)
+        }
+    })
 }
 
 /// `per_class` clips of each class, spread over the class: `(path, label)`.
@@ -249,6 +275,7 @@ pub fn run(
         offset: args.offset,
         pairs: ranking.pairs(),
         clips: scored,
+        flow: args.flow,
         scores: ranking.means(),
         probe,
     };
@@ -256,14 +283,15 @@ pub fn run(
         println!("{}", selection.to_json());
     } else {
         println!(
-            "{} pairs from {scored} clips ({} found{}), backbone {name}, on {backend}",
+            "{} pairs from {scored} clips ({} found{}), backbone {name}, {} flow, on {backend}",
             selection.pairs,
             all.len(),
             if skipped > 0 {
                 format!(", {skipped} skipped")
             } else {
                 String::new()
-            }
+            },
+            args.flow
         );
         let probe = selection.probe.as_deref().unwrap_or_default();
         if probe.is_empty() {

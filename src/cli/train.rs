@@ -142,8 +142,9 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// Test data: a folder per class, a root with `test/`, or a `path label` list file.
     pub data: PathBuf,
-    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
-    /// in blocks 10 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
+    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (the
+    /// displacement flow in blocks 6 and 12 of the embedded ViT-S/14 at 112 px, trained on
+    /// `amflow synth`'s classes).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Three spatial crops per clip, probabilities averaged.
@@ -166,8 +167,9 @@ pub struct EvalArgs {
 pub struct PredictArgs {
     /// A clip: video, frame folder, animated GIF/WebP.
     pub clip: PathBuf,
-    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (AM flow
-    /// in blocks 10 and 12 of the embedded ViT-S/14, trained on `amflow synth`'s classes).
+    /// The checkpoint `amflow train` wrote; without it, the embedded demo classifier (the
+    /// displacement flow in blocks 6 and 12 of the embedded ViT-S/14 at 112 px, trained on
+    /// `amflow synth`'s classes).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,
     /// Classes to show.

@@ -25,6 +25,8 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 
+use crate::model::{Dinov2, InputError};
+
 /// Displacement flow of pairs of frames from one block's queries and keys `[B, H, N, d_head]`
 /// (frame `t`'s queries and keys, frame `t+1`'s queries) → `[B, 2H, N]`, every head's `v_x`
 /// first, then every head's `v_y`. The tokens are `prefix` tokens without a place (CLS,
@@ -56,6 +58,31 @@ pub fn displacement_flow(
         .matmul(places) // v [B, H, N, 2]
         .permute([0, 3, 1, 2]) // [B, 2, H, N]
         .reshape([b, 2 * h, n])
+}
+
+/// Runs the backbone once on `pixels` `[2, 3, H, W]` (frame t, frame t+1) and returns every
+/// block's displacement flow of the pair, `[2H, N]` (every head's `v_x`, then every head's
+/// `v_y`; the tokens as the backbone orders them, CLS and registers first).
+pub fn pair_displacements(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+) -> Result<Vec<Tensor<2>>, InputError> {
+    super::check_pair(&pixels)?;
+    let config = backbone.config();
+    let prefix = 1 + config.num_register_tokens;
+    let cols = pixels.dims()[3] / config.patch_size.max(1);
+    let mut z = backbone.embed(pixels)?; // [2, N, D]
+    let mut flows = Vec::with_capacity(backbone.blocks().len());
+    for block in backbone.blocks() {
+        let out = block.forward(z);
+        let [_, h, n, _] = out.query.dims();
+        let query_t = out.query.clone().narrow(0, 0, 1); // [1, H, N, d]
+        let query_t1 = out.query.narrow(0, 1, 1);
+        let key_t = out.key.narrow(0, 0, 1);
+        flows.push(displacement_flow(query_t, key_t, query_t1, prefix, cols).reshape([2 * h, n]));
+        z = out.tokens;
+    }
+    Ok(flows)
 }
 
 #[cfg(test)]

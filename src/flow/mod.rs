@@ -24,7 +24,7 @@ use burn::tensor::Tensor;
 use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
-pub use displacement::displacement_flow;
+pub use displacement::{displacement_flow, pair_displacements};
 pub use kernel::{FlowKernel, Fused, TensorOps};
 pub use signed::signed_flow;
 pub use stream::{FrameCache, FrameSignals, flows_between, frame_key, frame_signals};

@@ -70,6 +70,22 @@ impl PatchFlow {
         self.values.len().checked_div(self.channels).unwrap_or(0)
     }
 
+    /// A vector flow's lengths: channels `c` and `c + C/2` are the x and y parts of one vector
+    /// (the displacement flow's `v_x` and `v_y` of a head), `[P, C]` → `[P, C/2]` with
+    /// `sqrt(x² + y²)`.
+    pub fn vector_lengths(&self) -> PatchFlow {
+        let half = self.channels / 2;
+        let values = self
+            .values
+            .chunks_exact(self.channels.max(1))
+            .flat_map(|row| (0..half).map(move |h| row[h].hypot(row[half + h])))
+            .collect();
+        PatchFlow {
+            values,
+            channels: half,
+        }
+    }
+
     fn rows(&self) -> Rows<'_> {
         Rows {
             values: &self.values,

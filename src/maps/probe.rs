@@ -5,7 +5,9 @@
 //! standardised over the patches per head (`(f − mean_P f) / sqrt(var_P f + 1e-12)`, as
 //! `amflow train --flow-norm tokens` feeds it to the adapters), then averaged over a `G × G` grid
 //! of cells of the patch grid: `[G·G·H]` per pair, concatenated in time order to `x ∈ R^{T·G·G·H}`
-//! (the order keeps where the motion went from pair to pair).
+//! (the order keeps where the motion went from pair to pair). The displacement flow
+//! (`--flow displacement`, `[P, 2H]`: every head's `v_x`, then every head's `v_y`) is averaged
+//! over the cells as it is, vectors in patches per frame, which is how training feeds it.
 //!
 //! The probe is ridge regression onto one-hot classes, in its dual form since clips are fewer
 //! than features: with the training rows standardised per feature (means and deviations of the
@@ -62,12 +64,17 @@ pub enum ProbeError {
     Singular,
 }
 
-/// One pair's features for one block: the flow standardised over patches per channel, averaged
-/// over `cells × cells` cells of the patch grid, `[cells·cells·channels]`, cell-major.
+/// One pair's features for one block of the vanilla flow: the flow standardised over patches
+/// per channel ([`standardised`]), averaged over `cells × cells` cells of the patch grid
+/// ([`cell_means`]), `[cells·cells·channels]`, cell-major.
 pub fn pooled_flow(flow: &PatchFlow, grid: Grid, cells: usize) -> Vec<f32> {
+    cell_means(&standardised(flow), grid, cells)
+}
+
+/// `(f − mean_P f) / sqrt(var_P f + 1e-12)` per channel over the patches.
+pub fn standardised(flow: &PatchFlow) -> PatchFlow {
     let c = flow.channels.max(1);
-    let p = flow.patches();
-    let cells = cells.clamp(1, grid.rows.min(grid.cols).max(1));
+    let n = flow.patches().max(1) as f64;
     let mut mean = vec![0f64; c];
     let mut sq = vec![0f64; c];
     for row in flow.values.chunks_exact(c) {
@@ -76,7 +83,6 @@ pub fn pooled_flow(flow: &PatchFlow, grid: Grid, cells: usize) -> Vec<f32> {
             *s += f64::from(v) * f64::from(v);
         }
     }
-    let n = p.max(1) as f64;
     let scale: Vec<(f64, f64)> = mean
         .iter()
         .zip(&sq)
@@ -86,6 +92,27 @@ pub fn pooled_flow(flow: &PatchFlow, grid: Grid, cells: usize) -> Vec<f32> {
             (mu, 1.0 / (var + 1e-12).sqrt())
         })
         .collect();
+    let values = flow
+        .values
+        .chunks_exact(c)
+        .flat_map(|row| {
+            row.iter()
+                .zip(&scale)
+                .map(|(&v, &(mu, inv))| ((f64::from(v) - mu) * inv) as f32)
+        })
+        .collect();
+    PatchFlow {
+        values,
+        channels: flow.channels,
+    }
+}
+
+/// The flow averaged over `cells × cells` cells of the patch grid (fewer when the grid is
+/// smaller), `[cells·cells·channels]`, cell-major: the displacement flow's probe features as
+/// they are, vectors in patches per frame, as `amflow train` feeds them to the adapters.
+pub fn cell_means(flow: &PatchFlow, grid: Grid, cells: usize) -> Vec<f32> {
+    let c = flow.channels.max(1);
+    let cells = cells.clamp(1, grid.rows.min(grid.cols).max(1));
     let mut out = vec![0f64; cells * cells * c];
     let mut counts = vec![0u32; cells * cells];
     for (i, row) in flow.values.chunks_exact(c).enumerate() {
@@ -94,8 +121,7 @@ pub fn pooled_flow(flow: &PatchFlow, grid: Grid, cells: usize) -> Vec<f32> {
             + (col * cells / grid.cols).min(cells - 1);
         counts[cell] += 1;
         for (ch, &v) in row.iter().enumerate() {
-            let (mu, inv) = scale[ch];
-            out[cell * c + ch] += (f64::from(v) - mu) * inv;
+            out[cell * c + ch] += f64::from(v);
         }
     }
     out.iter()
@@ -255,6 +281,21 @@ mod tests {
         let one = pooled_flow(&flow, grid, 1);
         assert_eq!(one.len(), 2);
         assert!(one.iter().all(|v| v.abs() < 1e-6), "{one:?}");
+    }
+
+    #[test]
+    fn cell_means_keep_the_values_as_they_are() {
+        // A 2×4 grid with 2 channels (v_x, v_y) and 2×2 cells of 1×2 patches each: each cell's
+        // mean, not standardised (a uniform vector stays itself).
+        let values: Vec<f32> = (0..8).flat_map(|p| [p as f32, 1.0]).collect();
+        let flow = PatchFlow {
+            values,
+            channels: 2,
+        };
+        let grid = Grid { rows: 2, cols: 4 };
+        let out = cell_means(&flow, grid, 2);
+        assert_eq!(out, [0.5, 1.0, 2.5, 1.0, 4.5, 1.0, 6.5, 1.0]);
+        assert_eq!(cell_means(&flow, grid, 1), [3.5, 1.0]);
     }
 
     /// Rows whose class is written in feature 0 (plus noise in the others) are read perfectly;

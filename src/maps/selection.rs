@@ -2,10 +2,11 @@
 //!
 //! ```json
 //! {"format": "amflow-selection/1", "backbone": "…", "blocks": [1, 12], "offset": 1,
-//!  "pairs": 40, "clips": 10, "scores": [{"block": 1, "score": 0.41, …}, …]}
+//!  "pairs": 40, "clips": 10, "flow": "vanilla", "scores": [{"block": 1, "score": 0.41, …}, …]}
 //! ```
 //!
-//! `blocks` are 1-based, as users and the paper number them. A selection ranked on a labelled
+//! `blocks` are 1-based, as users and the paper number them. `flow` is the AM flow the blocks
+//! were scored on (`vanilla`, or `displacement` from `amflow blocks --flow displacement`). A selection ranked on a labelled
 //! dataset (`amflow blocks DATA --labels`) also carries `"probe": [{"block": 1, "accuracy":
 //! 0.42}, …]`, and its `blocks` are then the probe's best.
 
@@ -16,6 +17,27 @@ use super::ranking::BlockScore;
 
 /// The `format` value of selection files this version writes and reads.
 pub const FORMAT: &str = "amflow-selection/1";
+
+/// Which AM flow a ranking scored (`amflow blocks --flow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum RankedFlow {
+    /// The vanilla flow `[H, N]` (the paper's).
+    #[default]
+    Vanilla,
+    /// The displacement flow `[2H, N]` (`amflow train --flow displacement`).
+    Displacement,
+}
+
+impl std::fmt::Display for RankedFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RankedFlow::Vanilla => "vanilla",
+            RankedFlow::Displacement => "displacement",
+        })
+    }
+}
 
 /// Proposed AM blocks and the scores behind them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +54,9 @@ pub struct Selection {
     pub pairs: usize,
     /// Clips scored.
     pub clips: usize,
+    /// The flow the blocks were scored on (files written before it was recorded: vanilla).
+    #[serde(default)]
+    pub flow: RankedFlow,
     /// Mean score of every block.
     pub scores: Vec<BlockScore>,
     /// Every block's cross-validated probe accuracy, when the clips were labelled
@@ -104,6 +129,7 @@ mod tests {
             offset: 1,
             pairs: 3,
             clips: 1,
+            flow: RankedFlow::Vanilla,
             scores: vec![],
             probe: None,
         };
@@ -123,5 +149,22 @@ mod tests {
         let other = s.to_json().replace(FORMAT, "amflow-selection/9");
         assert!(Selection::from_json(&other).is_err());
         assert!(Selection::from_json("{").is_err());
+        // A file from before the flow was recorded ranked the vanilla flow.
+        let old = s.to_json().replace("\"flow\": \"vanilla\",", "");
+        assert!(!old.contains("\"flow\""), "{old}");
+        assert_eq!(Selection::from_json(&old).unwrap(), s);
+        let displacement = Selection {
+            flow: RankedFlow::Displacement,
+            ..s.clone()
+        };
+        assert!(
+            displacement
+                .to_json()
+                .contains("\"flow\": \"displacement\"")
+        );
+        assert_eq!(
+            Selection::from_json(&displacement.to_json()).unwrap(),
+            displacement
+        );
     }
 }

@@ -247,6 +247,10 @@ pub struct BlockOutput {
     pub logits: Tensor<4>,
     /// The block's attention probabilities, `[B, H, N, N]`.
     pub probs: Tensor<4>,
+    /// The block's queries split into heads, `[B, H, N, d_head]`.
+    pub query: Tensor<4>,
+    /// The block's keys split into heads, `[B, H, N, d_head]`.
+    pub key: Tensor<4>,
 }
 
 /// Layer scale `λ ⊙ x` over the channels.
@@ -255,7 +259,7 @@ pub(crate) fn scale(x: Tensor<3>, lambda: &Param<Tensor<1>>) -> Tensor<3> {
 }
 
 impl Block {
-    /// `[B, N, D]` → `[B, N, D]`, keeping the attention logits.
+    /// `[B, N, D]` → `[B, N, D]`, keeping the attention logits, probabilities, queries and keys.
     pub fn forward(&self, z: Tensor<3>) -> BlockOutput {
         let attention = self.attn.forward(self.norm1.forward(z.clone()));
         let z = z + scale(attention.out, &self.ls1);
@@ -264,6 +268,8 @@ impl Block {
             tokens: z,
             logits: attention.logits,
             probs: attention.probs,
+            query: attention.query,
+            key: attention.key,
         }
     }
 }
