@@ -17,7 +17,7 @@ use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::BlockScore;
 #[cfg(feature = "model")]
 use crate::maps::ranking::{patch_motion, score_block};
-use crate::maps::{BasisKind, Grid, PatchFlow, View, colour_blocks, render};
+use crate::maps::{BasisKind, Grid, PatchFlow, View, colour_blocks, direction_key, render};
 #[cfg(feature = "model")]
 use crate::model::{Dinov2, InputError};
 #[cfg(feature = "model")]
@@ -268,6 +268,8 @@ impl PairAnalysis {
 #[cfg(feature = "model")]
 #[derive(Debug, Clone)]
 pub struct PairDisplacement {
+    /// The two frames exactly as the backbone saw them (resized and cropped).
+    pub frames: [Frame; 2],
     /// The patch grid.
     pub grid: Grid,
     /// Every block's flow, `[P, 2H]`: every head's `v_x`, then every head's `v_y`, in patches
@@ -313,6 +315,7 @@ impl PairDisplacement {
             .map(|(i, f)| score_block(i, &f.vector_lengths(), &motion))
             .collect();
         Ok(Self {
+            frames: pair,
             grid,
             blocks,
             scores,
@@ -323,11 +326,7 @@ impl PairDisplacement {
 impl PairAnalysis {
     /// Every block's map as an image the size of the frames.
     pub fn maps(&self, view: View, basis: BasisKind) -> Vec<RgbImage> {
-        let (w, h) = self.frames[0].dimensions();
-        colour_blocks(&self.blocks, view, basis)
-            .iter()
-            .map(|c| render(c, self.grid, w, h))
-            .collect()
+        maps(&self.frames, self.grid, &self.blocks, view, basis)
     }
 
     /// The Figure-5 grid: both frames on top (labelled `frame_labels`), then every block's map
@@ -339,26 +338,97 @@ impl PairAnalysis {
         frame_labels: [String; 2],
         columns: usize,
     ) -> RgbImage {
-        let top: Vec<Panel> = self
-            .frames
-            .iter()
-            .zip(frame_labels)
-            .map(|(f, label)| Panel {
-                image: f.clone(),
-                label,
-            })
-            .collect();
-        let maps: Vec<Panel> = self
-            .maps(view, basis)
-            .into_iter()
-            .zip(&self.scores)
-            .map(|(image, s)| Panel {
-                image,
-                label: format!("block {}  {:+.2}", s.block, s.score),
-            })
-            .collect();
-        grid_image(&top, &maps, columns)
+        figure(
+            &self.frames,
+            self.maps(view, basis),
+            &self.scores,
+            view,
+            frame_labels,
+            columns,
+        )
     }
+}
+
+#[cfg(feature = "model")]
+impl PairDisplacement {
+    /// The Figure-5 grid of the displacement flow, as [`PairAnalysis::figure`] draws it; with
+    /// [`View::Direction`] a key to the colours beside the frames.
+    pub fn figure(
+        &self,
+        view: View,
+        basis: BasisKind,
+        frame_labels: [String; 2],
+        columns: usize,
+    ) -> RgbImage {
+        let maps = maps(&self.frames, self.grid, &self.blocks, view, basis);
+        figure(
+            &self.frames,
+            maps,
+            &self.scores,
+            view,
+            frame_labels,
+            columns,
+        )
+    }
+}
+
+/// Every block's colours drawn at the frames' size.
+fn maps(
+    frames: &[Frame; 2],
+    grid: Grid,
+    blocks: &[PatchFlow],
+    view: View,
+    basis: BasisKind,
+) -> Vec<RgbImage> {
+    let (w, h) = frames[0].dimensions();
+    colour_blocks(blocks, view, basis)
+        .iter()
+        .map(|c| render(c, grid, w, h))
+        .collect()
+}
+
+/// Both frames on top (labelled), a key to the colours beside them for [`View::Direction`],
+/// then every block's map labelled with its 1-based number and score.
+fn figure(
+    frames: &[Frame; 2],
+    maps: Vec<RgbImage>,
+    scores: &[BlockScore],
+    view: View,
+    frame_labels: [String; 2],
+    columns: usize,
+) -> RgbImage {
+    let mut top: Vec<Panel> = frames
+        .iter()
+        .zip(frame_labels)
+        .map(|(f, label)| Panel {
+            image: f.clone(),
+            label,
+        })
+        .collect();
+    if view == View::Direction {
+        let (w, h) = frames[0].dimensions();
+        let mut key = RgbImage::from_pixel(w, h, image::Rgb([24, 24, 28]));
+        let side = w.min(h).saturating_sub(8).max(1);
+        image::imageops::replace(
+            &mut key,
+            &direction_key(side),
+            i64::from((w - side) / 2),
+            i64::from((h - side) / 2),
+        );
+        top.push(Panel {
+            image: key,
+            label: "direction key".into(),
+        });
+    }
+    let maps: Vec<Panel> = maps
+        .into_iter()
+        .zip(scores)
+        .map(|(image, s)| Panel {
+            image,
+            label: format!("block {}  {:+.2}", s.block, s.score),
+        })
+        .collect();
+    grid_image(&top, &maps, columns)
 }
 
 #[cfg(all(test, feature = "model"))]
@@ -479,7 +549,10 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         for (block, flow) in still.blocks.iter().enumerate() {
             assert_eq!(flow.channels, 12, "2 × 6 heads");
-            let moved = flow.values.iter().find(|v| !v.is_finite() || v.abs() >= 1e-4);
+            let moved = flow
+                .values
+                .iter()
+                .find(|v| !v.is_finite() || v.abs() >= 1e-4);
             assert!(moved.is_none(), "block {}: {moved:?}", block + 1);
         }
     }

@@ -232,6 +232,56 @@ fn command_line_draws_the_figure() {
     assert!(text.contains("demo clip"), "{text}");
 }
 
+/// `--flow displacement --view direction`: the frames and the colours' key on top, a map per
+/// block below; the direction view without a vector flow, and a dump of the displacement flow,
+/// are refused with the reason.
+#[test]
+fn command_line_maps_the_displacement_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fig5.png");
+    let tiny = tiny_dir();
+    let text = amflow(&[
+        "--backbone",
+        tiny.to_str().unwrap(),
+        "maps",
+        "--size",
+        "56",
+        "--flow",
+        "displacement",
+        "--view",
+        "direction",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("displacement flow"), "{text}");
+    let img = image::open(&out).unwrap().to_rgb8();
+    // The demo clip at 56 px high is 73×56, cut to whole patches: 70×56. Frames and key on
+    // top, two tiny-model blocks below.
+    assert_eq!(img.dimensions(), (6 + 4 * (70 + 6), 6 + 2 * (56 + 20 + 6)));
+    // The key's centre (third panel, middle) is black, its right rim is coloured.
+    let (x0, y0) = (6 + 2 * 76, 6);
+    assert!(img.get_pixel(x0 + 35, y0 + 28).0.iter().all(|&v| v < 24));
+    assert!(
+        img.get_pixel(x0 + 35 + 22, y0 + 28)
+            .0
+            .iter()
+            .any(|&v| v > 150)
+    );
+    for (args, why) in [
+        (vec!["--view", "direction"], "give --flow displacement"),
+        (
+            vec!["--flow", "displacement", "--dump", "x.json"],
+            "leave out --flow displacement",
+        ),
+    ] {
+        let mut all = vec!["--backbone", tiny.to_str().unwrap(), "maps", "--size", "56"];
+        all.extend(args);
+        let run = common::amflow(&all);
+        assert!(!run.ok, "{all:?} succeeded:\n{}", run.text());
+        assert!(run.text().contains(why), "{}", run.text());
+    }
+}
+
 #[test]
 fn dumps_do_not_overwrite_on_bad_input() {
     // An earlier dump stays as it was when a later run fails: on a file that is not .npy, on

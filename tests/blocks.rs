@@ -7,8 +7,9 @@ mod common;
 
 use std::path::Path;
 
+use amflow::maps::MapFlow;
 use amflow::maps::probe;
-use amflow::maps::selection::{RankedFlow, Selection};
+use amflow::maps::selection::Selection;
 use amflow::video::discover::find_clips;
 
 /// Whether a run of `amflow` succeeded, and what it printed.
@@ -197,7 +198,7 @@ fn labelled_data_ranks_blocks_by_a_probe() {
     let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     // The training split only: 4 clips of each of the 3 classes, 3 pairs each.
     assert_eq!((selection.clips, selection.pairs), (12, 36));
-    assert_eq!(selection.flow, RankedFlow::Vanilla);
+    assert_eq!(selection.flow, MapFlow::Vanilla);
     let probe = selection
         .probe
         .clone()
@@ -244,7 +245,7 @@ fn labelled_data_ranks_blocks_by_a_probe() {
     assert!(ok, "{text}");
     assert!(text.contains("displacement flow"), "{text}");
     let selection = Selection::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(selection.flow, RankedFlow::Displacement);
+    assert_eq!(selection.flow, MapFlow::Displacement);
     assert_eq!((selection.clips, selection.pairs), (12, 36));
     let probe = selection.probe.clone().expect("probe scores");
     assert_eq!(probe.len(), 2, "{probe:?}");

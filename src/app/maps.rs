@@ -16,9 +16,10 @@ use super::ranking::{DatasetRanking, proposal};
 use crate::analysis::PairAnalysis;
 use crate::classifier::FlowKind;
 use crate::engine::{ClassifierInfo, Engine, PairWork, Replies, Reply, Request};
+use crate::maps::MapFlow;
 use crate::maps::figure::{Panel, grid_image};
 use crate::maps::ranking::BlockScore;
-use crate::maps::selection::{FORMAT, RankedFlow, Selection};
+use crate::maps::selection::{FORMAT, Selection};
 use crate::maps::{BasisKind, PatchFlow, View, blend, colour_blocks, render};
 use crate::video::Frame;
 
@@ -677,7 +678,7 @@ impl MapsPanel {
             offset: k,
             pairs: 1,
             clips: 1,
-            flow: RankedFlow::Vanilla,
+            flow: MapFlow::Vanilla,
             scores: scores.to_vec(),
             probe: None,
         }

@@ -152,7 +152,8 @@ pub fn proposal(scores: &[BlockScore], dataset: Option<&DatasetRanking>, k: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::maps::selection::{FORMAT, RankedFlow};
+    use crate::maps::MapFlow;
+    use crate::maps::selection::FORMAT;
 
     fn score(block: usize, score: f32) -> BlockScore {
         BlockScore {
@@ -171,7 +172,7 @@ mod tests {
             offset: 1,
             pairs: 8,
             clips: 4,
-            flow: RankedFlow::Vanilla,
+            flow: MapFlow::Vanilla,
             scores: vec![score(1, 0.9), score(2, 0.1), score(3, 0.5)],
             probe,
         }
@@ -209,7 +210,7 @@ mod tests {
         );
         // A ranking of the displacement flow says so.
         let mut displacement = selection(None, vec![1, 3]);
-        displacement.flow = RankedFlow::Displacement;
+        displacement.flow = MapFlow::Displacement;
         let ranking =
             DatasetRanking::from_bytes("d.json", displacement.to_json().as_bytes()).unwrap();
         assert!(

@@ -21,8 +21,8 @@ use crate::classifier::data::{ClipDataset, Split};
 use crate::maps::probe::{self, ProbeScore};
 use crate::maps::ranking::BlockScore;
 use crate::maps::ranking::Ranking;
-use crate::maps::selection::{FORMAT, RankedFlow, Selection};
-use crate::maps::{Grid, PatchFlow};
+use crate::maps::selection::{FORMAT, Selection};
+use crate::maps::{Grid, MapFlow, PatchFlow};
 use crate::video::discover::find_clips;
 use crate::video::sampling::{SegmentPick, uniform_segments};
 use crate::video::{Clip, ClipError};
@@ -44,8 +44,8 @@ pub struct BlocksArgs {
     pub size: u32,
     /// The AM flow to rank the blocks by: `vanilla` (the paper's) or `displacement` (the flow
     /// `amflow train --flow displacement` feeds the adapters).
-    #[arg(long, value_enum, default_value_t = RankedFlow::Vanilla)]
-    pub flow: RankedFlow,
+    #[arg(long, value_enum, default_value_t = MapFlow::Vanilla)]
+    pub flow: MapFlow,
     /// How many blocks to propose.
     #[arg(long, default_value_t = 2, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub top: usize,
@@ -126,8 +126,8 @@ fn score_clip(
                 blocks
                     .iter()
                     .map(|flow| match args.flow {
-                        RankedFlow::Vanilla => probe::pooled_flow(flow, grid, args.probe_grid),
-                        RankedFlow::Displacement => probe::cell_means(flow, grid, args.probe_grid),
+                        MapFlow::Vanilla => probe::pooled_flow(flow, grid, args.probe_grid),
+                        MapFlow::Displacement => probe::cell_means(flow, grid, args.probe_grid),
                     })
                     .collect(),
             );
@@ -158,11 +158,11 @@ fn pair_flows(
     device: &burn::tensor::Device,
 ) -> Result<(Grid, Vec<PatchFlow>, Vec<BlockScore>), CliError> {
     Ok(match args.flow {
-        RankedFlow::Vanilla => {
+        MapFlow::Vanilla => {
             let a = crate::engine::block_on(PairAnalysis::run(backbone, pair, args.size, device))?;
             (a.grid, a.blocks, a.scores)
         }
-        RankedFlow::Displacement => {
+        MapFlow::Displacement => {
             let d =
                 crate::engine::block_on(PairDisplacement::run(backbone, pair, args.size, device))?;
             (d.grid, d.blocks, d.scores)

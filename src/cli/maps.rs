@@ -1,6 +1,7 @@
 //! `amflow maps`: the Figure-5 grid of a frame pair (both frames, then every block's AM-flow
 //! map with its number and score), and a JSON dump of every block's flow for exact comparison
-//! with other implementations.
+//! with other implementations. `--flow displacement` maps the displacement flow instead
+//! (`--view direction`: where each patch's content moved, as colour).
 
 use super::CliError;
 use std::path::{Path, PathBuf};
@@ -9,11 +10,11 @@ use burn::tensor::{Tensor, TensorData};
 use serde::Serialize;
 
 use super::common::{WriteError, load_backbone, open_clip, write_atomic, write_png};
-use crate::analysis::{PairAnalysis, PairData};
+use crate::analysis::{PairAnalysis, PairData, PairDisplacement};
 use crate::backend::BackendKind;
 use crate::flow::FrameCache;
 use crate::maps::ranking::propose;
-use crate::maps::{BasisKind, View};
+use crate::maps::{BasisKind, MapFlow, View};
 use crate::video::sampling::pair;
 use crate::video::{Clip, demo_clip};
 
@@ -41,6 +42,10 @@ pub struct MapsArgs {
     /// Where the Figure-5 grid (PNG) goes.
     #[arg(long, short = 'o')]
     pub out: Option<PathBuf>,
+    /// The AM flow to map: `vanilla` (the paper's) or `displacement` (where each patch's content
+    /// came from, a vector per head).
+    #[arg(long, value_enum, default_value_t = MapFlow::Vanilla)]
+    pub flow: MapFlow,
     /// What the maps show.
     #[arg(long, value_enum, default_value = "pca")]
     pub view: ViewArg,
@@ -65,6 +70,9 @@ pub enum ViewArg {
     Pca,
     /// Per-patch flow magnitude as a heat map.
     Magnitude,
+    /// Which way each patch's content moved, as a hue, and how far, as brightness (the heads'
+    /// mean vector; `--flow displacement` only).
+    Direction,
 }
 
 /// `--basis`.
@@ -168,6 +176,17 @@ pub fn run(
     backbone_dir: Option<&PathBuf>,
     backend: BackendKind,
 ) -> Result<(), CliError> {
+    if args.flow == MapFlow::Displacement && (args.pixels.is_some() || args.dump.is_some()) {
+        return Err(CliError::Config(
+            "--pixels and --dump read the vanilla flow and column sums; leave out --flow displacement"
+                .into(),
+        ));
+    }
+    if matches!(args.view, ViewArg::Direction) && args.flow != MapFlow::Displacement {
+        return Err(CliError::Config(
+            "--view direction colours a vector flow's directions: give --flow displacement".into(),
+        ));
+    }
     let device = backend.open()?;
     if let Some(path) = &args.pixels {
         let (values, shape) = read_pixels(path)?;
@@ -210,43 +229,10 @@ pub fn run(
     for t in args.frame..=last {
         let [t, u] = pair(info.frames, t, args.offset)?;
         let frames = clip.frames(&[t, u])?;
-        let start = web_time::Instant::now();
-        let analysis = crate::engine::block_on(PairAnalysis::run_cached(
-            &backbone,
-            [&frames[0], &frames[1]],
-            args.size,
-            &device,
-            &mut cache,
-        ))?;
-        println!(
-            "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name} in {:.2} s on {backend}",
-            info.name,
-            info.timestamps[t],
-            info.timestamps[u],
-            analysis.frames[0].width(),
-            analysis.frames[0].height(),
-            analysis.scores.len(),
-            start.elapsed().as_secs_f64()
-        );
-        for s in &analysis.scores {
-            println!(
-                "  block {:>2}  score {:+.3}  (correlation with pixel motion {:+.3}, concentration {:.3})",
-                s.block, s.score, s.correlation, s.concentration
-            );
-        }
-        let best = propose(&analysis.scores, 2);
-        println!("proposed AM blocks for this pair: {}", join(&best));
-        if let Some(dump_path) = &args.dump {
-            let path = if range {
-                numbered(dump_path, t)
-            } else {
-                dump_path.clone()
-            };
-            dump(&path, &name, &analysis.data)?;
-        }
         let view = match args.view {
             ViewArg::Pca => View::Pca,
             ViewArg::Magnitude => View::Magnitude,
+            ViewArg::Direction => View::Direction,
         };
         let basis = match args.basis {
             BasisArg::Block => BasisKind::PerBlock,
@@ -256,7 +242,64 @@ pub fn run(
             format!("frame t = {t}"),
             format!("frame t+{} = {u}", args.offset),
         ];
-        let figure = analysis.figure(view, basis, labels, args.columns);
+        let start = web_time::Instant::now();
+        let (seen, scores, elapsed, figure) = match args.flow {
+            MapFlow::Vanilla => {
+                let analysis = crate::engine::block_on(PairAnalysis::run_cached(
+                    &backbone,
+                    [&frames[0], &frames[1]],
+                    args.size,
+                    &device,
+                    &mut cache,
+                ))?;
+                let elapsed = start.elapsed();
+                if let Some(dump_path) = &args.dump {
+                    let path = if range {
+                        numbered(dump_path, t)
+                    } else {
+                        dump_path.clone()
+                    };
+                    dump(&path, &name, &analysis.data)?;
+                }
+                let figure = analysis.figure(view, basis, labels, args.columns);
+                (
+                    analysis.frames[0].dimensions(),
+                    analysis.scores,
+                    elapsed,
+                    figure,
+                )
+            }
+            MapFlow::Displacement => {
+                let pair = crate::engine::block_on(PairDisplacement::run(
+                    &backbone,
+                    [&frames[0], &frames[1]],
+                    args.size,
+                    &device,
+                ))?;
+                let elapsed = start.elapsed();
+                let figure = pair.figure(view, basis, labels, args.columns);
+                (pair.frames[0].dimensions(), pair.scores, elapsed, figure)
+            }
+        };
+        println!(
+            "{}: frames {t} and {u} ({:.2} s and {:.2} s) at {}×{}, {} blocks of {name}, {} flow, in {:.2} s on {backend}",
+            info.name,
+            info.timestamps[t],
+            info.timestamps[u],
+            seen.0,
+            seen.1,
+            scores.len(),
+            args.flow,
+            elapsed.as_secs_f64()
+        );
+        for s in &scores {
+            println!(
+                "  block {:>2}  score {:+.3}  (correlation with pixel motion {:+.3}, concentration {:.3})",
+                s.block, s.score, s.correlation, s.concentration
+            );
+        }
+        let best = propose(&scores, 2);
+        println!("proposed AM blocks for this pair: {}", join(&best));
         let path = if range {
             numbered(&out, t)
         } else {

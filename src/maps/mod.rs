@@ -8,6 +8,7 @@ pub mod ranking;
 pub mod selection;
 
 use image::{Rgb, RgbImage};
+use serde::{Deserialize, Serialize};
 
 use pca::{Basis, Rows, min_max};
 
@@ -102,6 +103,28 @@ impl PatchFlow {
     }
 }
 
+/// The AM flow that maps and block rankings read (`amflow maps --flow`, `amflow blocks
+/// --flow`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum MapFlow {
+    /// The vanilla flow `[H, N]` (the paper's).
+    #[default]
+    Vanilla,
+    /// The displacement flow `[2H, N]` (`amflow train --flow displacement`).
+    Displacement,
+}
+
+impl std::fmt::Display for MapFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MapFlow::Vanilla => "vanilla",
+            MapFlow::Displacement => "displacement",
+        })
+    }
+}
+
 /// What the maps show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -110,6 +133,11 @@ pub enum View {
     Pca,
     /// The per-patch L2 norm as a heat map (inferno).
     Magnitude,
+    /// A vector flow's direction (the displacement flow, `[P, 2H]`: every head's `x`, then every
+    /// head's `y`): the heads' mean vector of each patch, its angle as a hue on the cyclic
+    /// sinebow and its length as brightness ([`direction_colour`]). A flow with an odd number
+    /// of channels is not a vector flow and shows black.
+    Direction,
 }
 
 /// Which PCA basis (and min–max range) colours a block.
@@ -120,6 +148,57 @@ pub enum BasisKind {
     PerBlock,
     /// One basis for all blocks: colours mean the same thing in every map.
     Shared,
+}
+
+/// The colour of a vector `(x, y)` (screen axes, `y` down) whose length is `length` of the
+/// largest, `0..=1`: the sinebow at `atan2(y, x) / 2π` (rightwards `t = 0`, downwards `t = ¼`,
+/// leftwards `½`, upwards `¾`: a clockwise turn on screen runs through the colours in order),
+/// scaled by `length`, so still patches are black.
+pub fn direction_colour(x: f32, y: f32, length: f32) -> [u8; 3] {
+    let t = f64::from(y.atan2(x)) / std::f64::consts::TAU;
+    if !t.is_finite() || length.is_nan() {
+        return [0, 0, 0];
+    }
+    let c = colorous::SINEBOW.eval_continuous(t.rem_euclid(1.0));
+    let k = length.clamp(0.0, 1.0);
+    [c.r, c.g, c.b].map(|v| (f32::from(v) * k + 0.5) as u8)
+}
+
+/// The key to [`View::Direction`]: a disc `side` pixels across on the figures' background,
+/// each point coloured as the vector from the centre to it, the rim as the longest.
+pub fn direction_key(side: u32) -> RgbImage {
+    let r = side as f32 / 2.0;
+    RgbImage::from_fn(side, side, |px, py| {
+        let (x, y) = ((px as f32 + 0.5 - r) / r, (py as f32 + 0.5 - r) / r);
+        let length = x.hypot(y);
+        if length > 1.0 {
+            Rgb([24, 24, 28])
+        } else {
+            Rgb(direction_colour(x, y, length))
+        }
+    })
+}
+
+impl PatchFlow {
+    /// The heads' mean vector of each patch of a vector flow `[P, 2H]` (channels `h` and
+    /// `H + h` are head `h`'s `x` and `y`): `[P]` of `(x, y)`; empty when the channel count is
+    /// odd (not a vector flow).
+    pub fn mean_vectors(&self) -> Vec<(f32, f32)> {
+        let half = self.channels / 2;
+        if half == 0 || !self.channels.is_multiple_of(2) {
+            return Vec::new();
+        }
+        self.values
+            .chunks_exact(self.channels)
+            .map(|row| {
+                let (x, y) = row.split_at(half);
+                (
+                    x.iter().sum::<f32>() / half as f32,
+                    y.iter().sum::<f32>() / half as f32,
+                )
+            })
+            .collect()
+    }
 }
 
 /// Colours every block's patches: `[block][patch]` RGB. Deterministic.
@@ -177,6 +256,32 @@ pub fn colour_blocks(blocks: &[PatchFlow], view: View, basis: BasisKind) -> Vec<
                             };
                             let c = colorous::INFERNO.eval_continuous(f64::from(x));
                             [c.r, c.g, c.b]
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+        View::Direction => {
+            let vectors: Vec<Vec<(f32, f32)>> =
+                blocks.iter().map(PatchFlow::mean_vectors).collect();
+            let longest = |v: &[(f32, f32)]| v.iter().fold(0f32, |m, &(x, y)| m.max(x.hypot(y)));
+            let all = vectors.iter().map(|v| longest(v)).fold(0f32, f32::max);
+            vectors
+                .iter()
+                .zip(blocks)
+                .map(|(v, block)| {
+                    if v.is_empty() {
+                        return vec![[0, 0, 0]; block.patches()];
+                    }
+                    let top = if basis == BasisKind::Shared {
+                        all
+                    } else {
+                        longest(v)
+                    };
+                    v.iter()
+                        .map(|&(x, y)| {
+                            let length = if top > 1e-12 { x.hypot(y) / top } else { 0.0 };
+                            direction_colour(x, y, length)
                         })
                         .collect()
                 })
@@ -283,6 +388,70 @@ mod tests {
         );
         let m = colour_blocks(&blocks, View::Magnitude, BasisKind::PerBlock);
         assert_eq!(m[0].len(), 6);
+    }
+
+    #[test]
+    fn directions_are_hues_and_lengths_are_brightness() {
+        let at = |t: f64| {
+            let c = colorous::SINEBOW.eval_continuous(t);
+            [c.r, c.g, c.b]
+        };
+        assert_eq!(direction_colour(1.0, 0.0, 1.0), at(0.0), "right");
+        assert_eq!(direction_colour(0.0, 2.0, 1.0), at(0.25), "down (y down)");
+        assert_eq!(direction_colour(-3.0, 0.0, 1.0), at(0.5), "left");
+        assert_eq!(direction_colour(0.0, -1.0, 1.0), at(0.75), "up");
+        assert_ne!(at(0.25), at(0.75), "down and up differ");
+        assert_eq!(
+            direction_colour(1.0, 0.0, 0.0),
+            [0, 0, 0],
+            "no length: black"
+        );
+        assert_eq!(direction_colour(f32::NAN, 0.0, 1.0), [0, 0, 0]);
+        let half = direction_colour(1.0, 0.0, 0.5);
+        for (h, f) in half.iter().zip(at(0.0)) {
+            assert!(
+                (f32::from(*h) - f32::from(f) / 2.0).abs() <= 0.5,
+                "{half:?}"
+            );
+        }
+        // The key: the rim's right end is rightwards at full length, the centre nearly black.
+        let key = direction_key(41);
+        let right = key.get_pixel(40, 20).0;
+        let want = direction_colour(1.0, 0.0, 20.0 / 20.5);
+        assert_eq!(right, want);
+        assert!(key.get_pixel(20, 20).0.iter().all(|&v| v < 16));
+    }
+
+    #[test]
+    fn the_direction_view_colours_the_heads_mean_vector() {
+        // 2 heads, 3 patches: moving right (both heads), still, moving up at half the length
+        // (the heads' mean of (0, −1) and (0, 0)). Channels: x of heads 0, 1, then y of both.
+        let flow = PatchFlow {
+            values: vec![
+                1.0, 1.0, 0.0, 0.0, //
+                0.0, 0.0, 0.0, 0.0, //
+                0.0, 0.0, -1.0, 0.0,
+            ],
+            channels: 4,
+        };
+        assert_eq!(flow.mean_vectors(), [(1.0, 0.0), (0.0, 0.0), (0.0, -0.5)]);
+        let c = &colour_blocks(
+            std::slice::from_ref(&flow),
+            View::Direction,
+            BasisKind::PerBlock,
+        )[0];
+        assert_eq!(c[0], direction_colour(1.0, 0.0, 1.0));
+        assert_eq!(c[1], [0, 0, 0]);
+        assert_eq!(c[2], direction_colour(0.0, -1.0, 0.5));
+        // A flow with an odd channel count is no vector flow: black, one colour per patch.
+        let odd = PatchFlow {
+            values: vec![1.0; 6],
+            channels: 3,
+        };
+        assert_eq!(
+            colour_blocks(&[odd], View::Direction, BasisKind::Shared)[0],
+            [[0, 0, 0]; 2]
+        );
     }
 
     #[test]

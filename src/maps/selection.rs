@@ -12,32 +12,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::MapFlow;
 use super::probe::ProbeScore;
 use super::ranking::BlockScore;
 
 /// The `format` value of selection files this version writes and reads.
 pub const FORMAT: &str = "amflow-selection/1";
-
-/// Which AM flow a ranking scored (`amflow blocks --flow`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum RankedFlow {
-    /// The vanilla flow `[H, N]` (the paper's).
-    #[default]
-    Vanilla,
-    /// The displacement flow `[2H, N]` (`amflow train --flow displacement`).
-    Displacement,
-}
-
-impl std::fmt::Display for RankedFlow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            RankedFlow::Vanilla => "vanilla",
-            RankedFlow::Displacement => "displacement",
-        })
-    }
-}
 
 /// Proposed AM blocks and the scores behind them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,7 +36,7 @@ pub struct Selection {
     pub clips: usize,
     /// The flow the blocks were scored on (files written before it was recorded: vanilla).
     #[serde(default)]
-    pub flow: RankedFlow,
+    pub flow: MapFlow,
     /// Mean score of every block.
     pub scores: Vec<BlockScore>,
     /// Every block's cross-validated probe accuracy, when the clips were labelled
@@ -129,7 +109,7 @@ mod tests {
             offset: 1,
             pairs: 3,
             clips: 1,
-            flow: RankedFlow::Vanilla,
+            flow: MapFlow::Vanilla,
             scores: vec![],
             probe: None,
         };
@@ -154,7 +134,7 @@ mod tests {
         assert!(!old.contains("\"flow\""), "{old}");
         assert_eq!(Selection::from_json(&old).unwrap(), s);
         let displacement = Selection {
-            flow: RankedFlow::Displacement,
+            flow: MapFlow::Displacement,
             ..s.clone()
         };
         assert!(
