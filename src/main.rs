@@ -111,6 +111,7 @@ fn run_app(cli: &amflow::cli::Cli) -> Result<(), Box<dyn std::error::Error>> {
             (None, None) => amflow::app::ClipSource::Demo,
         },
         size: cli.size,
+        flow: cli.flow,
         relaxed_simd: true,
     };
     let options = eframe::NativeOptions {
@@ -141,7 +142,8 @@ fn main() -> std::process::ExitCode {
 }
 
 /// The app's setup from the page's URL: `?clip=URL` opens that clip instead of the demo,
-/// `?camera` the camera, `?size=112` the maps' input size,
+/// `?camera` the camera, `?size=112` the maps' input size, `?flow=displacement` the displacement
+/// flow's direction maps,
 /// `?backbone=URL` a backbone folder (`config.json` + `model.safetensors`) instead of the
 /// embedded one, `?backend=cpu` keeps the model off the GPU, `?relaxed-simd=off` keeps the CPU
 /// worker to its SIMD128 flavour where the browser has relaxed SIMD.
@@ -172,6 +174,8 @@ fn launch_from_url() -> amflow::app::Launch {
         backend: get("backend").and_then(|b| b.parse().ok()),
         checkpoint: get("checkpoint").map(amflow::app::CheckpointSource::Url),
         size: get("size").and_then(|s| s.parse().ok()),
+        flow: (get("flow").as_deref() == Some("displacement"))
+            .then_some(amflow::maps::MapFlow::Displacement),
         relaxed_simd: !matches!(get("relaxed-simd").as_deref(), Some("off" | "0" | "no")),
     }
 }

@@ -117,6 +117,30 @@ fn the_engine_computes_what_the_library_computes() {
         common::assert_close(a, b, 1e-6, "vanilla flow through the engine");
     }
 
+    // The displacement flow of the same pair, as the library computes it: a `[P, 2H]` flow per
+    // block.
+    let displace = Request::Displacement {
+        frames: [(&pair[0]).into(), (&pair[1]).into()],
+        size: 28,
+    };
+    let flows = match last_over_the_wire(engine.request(displace)) {
+        Reply::Displacements(Ok(flows)) => flows,
+        other => panic!("{}", other.unexpected("displacement flows")),
+    };
+    let direct = amflow::engine::block_on(amflow::analysis::PairDisplacement::run(
+        &backbone,
+        [&pair[0], &pair[1]],
+        28,
+        &device,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(flows.len(), 2);
+    for (a, b) in flows.iter().zip(&direct.blocks) {
+        assert_eq!(a.channels, 2 * backbone.config().num_attention_heads);
+        assert_eq!(a.patches(), direct.grid.rows * direct.grid.cols);
+        common::assert_close(&a.values, &b.values, 1e-6, "displacement flow through the engine");
+    }
+
     // The demo checkpoint belongs to the embedded ViT-S/14: refused on the tiny backbone, with
     // the reason.
     match last_over_the_wire(engine.request(Request::LoadClassifier(CheckpointSource::Demo))) {

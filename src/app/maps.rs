@@ -1,5 +1,6 @@
-//! The app's AM-flow panel: every block's map for the pair on screen (PCA to RGB or magnitude,
-//! per-block or shared basis, blended over frame `t`), the block scores as bars with the
+//! The app's AM-flow panel: every block's map for the pair on screen (the vanilla, aligned or
+//! displacement flow; PCA to RGB, magnitude or, for the displacement flow, direction; per-block
+//! or shared basis, blended over frame `t`), the block scores as bars with the
 //! proposed AM blocks ticked, toggles to change them, and exports of the selection file and of
 //! the map grid as PNG.
 //!
@@ -29,14 +30,25 @@ pub type PairKey = (u64, usize, usize, u32);
 /// How many blocks are proposed.
 const PROPOSED: usize = 2;
 
+/// Which flow the maps show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShownFlow {
+    /// The vanilla flow, from the pair's analysis.
+    #[default]
+    Vanilla,
+    /// The aligned flow, from a checkpoint's aligning encoders.
+    Aligned,
+    /// The displacement flow, asked of the engine when chosen.
+    Displacement,
+}
+
 /// Display settings that change the textures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Look {
     view: View,
     basis: BasisKind,
     opacity: f32,
-    /// Aligned flow (from a checkpoint's aligning encoders) instead of vanilla.
-    aligned: bool,
+    flow: ShownFlow,
 }
 
 /// Aligned flow of the AM blocks of one pair: `(block index, flow)`.
@@ -110,6 +122,9 @@ pub struct MapsPanel {
     aligned_job: Option<(Replies, PairKey, usize)>,
     /// The classifier with aligning encoders, when one is loaded.
     aligner: Option<Arc<ClassifierInfo>>,
+    /// The displacement flows of the pair analysed (`[P, 2H]` per block), once asked for.
+    displacement: Option<(Vec<PatchFlow>, PairKey)>,
+    displacement_job: Option<(Replies, PairKey)>,
     /// The AM blocks (0-based flags), ticked from the proposal until the user changes them.
     selected: Vec<bool>,
     /// A dataset's ranking dropped on the window (`amflow blocks DATA [--labels] --out FILE`):
@@ -148,7 +163,7 @@ impl MapsPanel {
                 view: View::Pca,
                 basis: BasisKind::PerBlock,
                 opacity: 1.0,
-                aligned: false,
+                flow: ShownFlow::Vanilla,
             },
             size: 224,
             job: None,
@@ -159,6 +174,8 @@ impl MapsPanel {
             aligned: None,
             aligned_job: None,
             aligner: None,
+            displacement: None,
+            displacement_job: None,
             selected: Vec::new(),
             dataset: None,
             reading_ranking: None,
@@ -183,6 +200,16 @@ impl MapsPanel {
     pub fn with_size(mut self, size: Option<u32>) -> Self {
         if let Some(size) = size.filter(|s| (14..=448).contains(s)) {
             self.size = size;
+        }
+        self
+    }
+
+    /// Starting with the displacement flow's direction maps (`?flow=displacement`, `amflow
+    /// --flow displacement`) instead of the vanilla flow's PCA.
+    pub fn with_flow(mut self, flow: Option<MapFlow>) -> Self {
+        if flow == Some(MapFlow::Displacement) {
+            self.look.flow = ShownFlow::Displacement;
+            self.look.view = View::Direction;
         }
         self
     }
@@ -232,6 +259,7 @@ impl MapsPanel {
             }
         }
         self.update_aligned(engine);
+        self.update_displacement(engine);
         let Some((key, frames)) = pair else { return };
         let (key, size) = ((key.0, key.1, key.2, self.size), self.size);
         let analysed = matches!(&self.analysis, Some((_, k, _)) if *k == key);
@@ -258,8 +286,8 @@ impl MapsPanel {
             self.aligner = aligned.cloned();
             self.aligned = None;
             self.textures = None;
-            if self.aligner.is_none() {
-                self.look.aligned = false;
+            if self.aligner.is_none() && self.look.flow == ShownFlow::Aligned {
+                self.look.flow = ShownFlow::Vanilla;
             }
         }
     }
@@ -293,6 +321,43 @@ impl MapsPanel {
         }
     }
 
+    /// Starts or collects the displacement flows of the pair analysed, while they are shown.
+    fn update_displacement(&mut self, engine: &Engine) {
+        if let Some((rx, key)) = &self.displacement_job
+            && let Ok(reply) = rx.try_recv()
+        {
+            let key = *key;
+            self.displacement_job = None;
+            let result = match reply {
+                Reply::Displacements(r) => r,
+                other => Err(other.unexpected("displacement flows")),
+            };
+            match result {
+                Ok(flows) => self.displacement = Some((flows, key)),
+                Err(e) => {
+                    self.error = Some(e.into());
+                    self.failed = Some(key);
+                }
+            }
+        }
+        if self.look.flow != ShownFlow::Displacement {
+            return;
+        }
+        let Some((analysis, key, _)) = &self.analysis else {
+            return;
+        };
+        let have = matches!(&self.displacement, Some((_, k)) if k == key);
+        if !have && self.displacement_job.is_none() && self.failed != Some(*key) {
+            // The frames as the backbone saw them: resizing them to the same size again keeps
+            // them as they are.
+            let request = Request::Displacement {
+                frames: [(&analysis.frames[0]).into(), (&analysis.frames[1]).into()],
+                size: self.size,
+            };
+            self.displacement_job = Some((engine.request(request), *key));
+        }
+    }
+
     fn refresh_textures(&mut self, ctx: &egui::Context) {
         let Some((_, key, _)) = &self.analysis else {
             return;
@@ -306,8 +371,8 @@ impl MapsPanel {
             // Another opacity alone re-blends the same maps.
             let same_colours = |m: &Making| {
                 m.key == key
-                    && (m.look.view, m.look.basis, m.look.aligned)
-                        == (look.view, look.basis, look.aligned)
+                    && (m.look.view, m.look.basis, m.look.flow)
+                        == (look.view, look.basis, look.flow)
             };
             let (colours, maps) = match self.making.take() {
                 Some(m) if same_colours(&m) => (m.colours, m.maps),
@@ -374,23 +439,35 @@ impl MapsPanel {
     }
 
     /// Every block's colour per patch for the pair analysed in `look`, with its label; `None`
-    /// while the aligned flows it needs are not there. (Rendering them at the frames' size is
-    /// left to the frame budget.)
+    /// while the aligned or displacement flows it needs are not there. (Rendering them at the
+    /// frames' size is left to the frame budget.)
     fn coloured(&self, look: Look) -> Option<Vec<(Vec<[u8; 3]>, String)>> {
         let (analysis, key, _) = self.analysis.as_ref()?;
-        Some(if look.aligned {
-            let (flows, k, _) = self.aligned.as_ref()?;
-            if k != key {
-                return None;
+        Some(match look.flow {
+            ShownFlow::Aligned => {
+                let (flows, k, _) = self.aligned.as_ref()?;
+                if k != key {
+                    return None;
+                }
+                let blocks: Vec<PatchFlow> = flows.iter().map(|(_, f)| f.clone()).collect();
+                colour_blocks(&blocks, look.view, look.basis)
+                    .into_iter()
+                    .zip(flows)
+                    .map(|(c, (i, _))| (c, format!("block {}  aligned", i + 1)))
+                    .collect()
             }
-            let blocks: Vec<PatchFlow> = flows.iter().map(|(_, f)| f.clone()).collect();
-            colour_blocks(&blocks, look.view, look.basis)
-                .into_iter()
-                .zip(flows)
-                .map(|(c, (i, _))| (c, format!("block {}  aligned", i + 1)))
-                .collect()
-        } else {
-            colour_blocks(&analysis.blocks, look.view, look.basis)
+            ShownFlow::Displacement => {
+                let (flows, k) = self.displacement.as_ref()?;
+                if k != key {
+                    return None;
+                }
+                colour_blocks(flows, look.view, look.basis)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| (c, format!("block {}  displacement", i + 1)))
+                    .collect()
+            }
+            ShownFlow::Vanilla => colour_blocks(&analysis.blocks, look.view, look.basis)
                 .into_iter()
                 .zip(&analysis.scores)
                 .enumerate()
@@ -404,7 +481,7 @@ impl MapsPanel {
                     );
                     (c, label)
                 })
-                .collect()
+                .collect(),
         })
     }
 
@@ -413,17 +490,27 @@ impl MapsPanel {
         self.refresh_textures(ui.ctx());
         ui.horizontal_wrapped(|ui| {
             ui.label("flow:");
-            ui.selectable_value(&mut self.look.aligned, false, "vanilla");
+            ui.selectable_value(&mut self.look.flow, ShownFlow::Vanilla, "vanilla");
             ui.add_enabled_ui(self.aligner.is_some(), |ui| {
-                ui.selectable_value(&mut self.look.aligned, true, "aligned")
+                ui.selectable_value(&mut self.look.flow, ShownFlow::Aligned, "aligned")
                     .on_disabled_hover_text(
                         "aligned flow needs the aligning encoders of a checkpoint trained with --flow aligned",
                     );
             });
+            ui.selectable_value(&mut self.look.flow, ShownFlow::Displacement, "displacement")
+                .on_hover_text("where each patch's content came from, a vector per head (one more backbone pass)");
             ui.separator();
             ui.label("maps:");
             ui.selectable_value(&mut self.look.view, View::Pca, "PCA to RGB");
             ui.selectable_value(&mut self.look.view, View::Magnitude, "magnitude");
+            let vectors = self.look.flow == ShownFlow::Displacement;
+            ui.add_enabled_ui(vectors, |ui| {
+                ui.selectable_value(&mut self.look.view, View::Direction, "direction")
+                    .on_disabled_hover_text("direction needs the displacement flow's vectors");
+            });
+            if !vectors && self.look.view == View::Direction {
+                self.look.view = View::Pca;
+            }
             ui.separator();
             ui.selectable_value(&mut self.look.basis, BasisKind::PerBlock, "per-block basis");
             ui.selectable_value(&mut self.look.basis, BasisKind::Shared, "shared basis");
@@ -438,10 +525,16 @@ impl MapsPanel {
                     }
                 });
         });
-        if self.look.aligned && self.aligned_job.is_some() {
+        if self.look.flow == ShownFlow::Aligned && self.aligned_job.is_some() {
             ui.horizontal(|ui| {
                 super::busy::busy(ui);
                 ui.label("running the aligning encoders…");
+            });
+        }
+        if self.look.flow == ShownFlow::Displacement && self.displacement_job.is_some() {
+            ui.horizontal(|ui| {
+                super::busy::busy(ui);
+                ui.label("computing the displacement flow of every block…");
             });
         }
         if self.job.is_some() {
@@ -689,7 +782,8 @@ impl MapsPanel {
         let Some((analysis, key, _)) = &self.analysis else {
             return "nothing to export yet".into();
         };
-        // The maps as shown (vanilla or aligned, view and basis), under the two frames.
+        // The maps as shown (vanilla, aligned or displacement, view and basis), under the two
+        // frames.
         let top = [
             format!("frame {}", key.1),
             format!("frame {}", key.1 + key.2),

@@ -51,6 +51,9 @@ pub struct Launch {
     pub checkpoint: Option<CheckpointSource>,
     /// The maps' input size (short side) to start with; `None`: 224.
     pub size: Option<u32>,
+    /// The flow the maps start with: `Some(MapFlow::Displacement)` shows the displacement
+    /// flow's direction maps; `None` or vanilla, the vanilla flow's PCA.
+    pub flow: Option<crate::maps::MapFlow>,
     /// In the browser, whether the CPU worker may use relaxed SIMD where the browser has it
     /// (`?relaxed-simd=off` keeps it to SIMD128); natively unused.
     pub relaxed_simd: bool,
@@ -177,7 +180,9 @@ impl AmflowApp {
             compute,
             state: State::Loading(loading),
             clip,
-            maps: MapsPanel::new().with_size(launch.size),
+            maps: MapsPanel::new()
+                .with_size(launch.size)
+                .with_flow(launch.flow),
             predict: PredictPanel::new(launch.checkpoint.clone().unwrap_or(CheckpointSource::Demo)),
             backbone_loads: 0,
             backbone_text: match &launch.backbone {

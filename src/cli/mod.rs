@@ -42,6 +42,9 @@ pub struct Cli {
     /// The app's input size for the maps (short side in pixels; 224 by default).
     #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<u32>::new().range(14..=448))]
     pub size: Option<u32>,
+    /// The flow the app's maps start with (`displacement`: its direction maps).
+    #[arg(long, value_enum)]
+    pub flow: Option<crate::maps::MapFlow>,
     /// A classifier checkpoint for the app's predictions (the embedded demo by default).
     #[arg(long)]
     pub checkpoint: Option<PathBuf>,

@@ -130,6 +130,14 @@ pub enum Request {
         /// The pair's flows (only the column sums are read).
         data: PairData,
     },
+    /// Every block's displacement flow ([`crate::flow::displacement`]) for a pair, the frames
+    /// as [`Request::Analyse`] takes them.
+    Displacement {
+        /// The pair.
+        frames: [WireFrame; 2],
+        /// Short side of the backbone's input.
+        size: u32,
+    },
     /// One frame's attention signals from the loaded backbone: what a CPU worker asks of its
     /// helper, so that a pair's two backbone passes run on two cores.
     Signals {
@@ -185,6 +193,8 @@ pub enum Reply {
     Classified(Result<Vec<(String, f32)>, EngineError>),
     /// The aligned flow of each AM block, `(block index, flow)`.
     AlignedFlows(Result<Vec<(usize, PatchFlow)>, EngineError>),
+    /// Every block's displacement flow at the patch tokens, `[P, 2H]`.
+    Displacements(Result<Vec<PatchFlow>, EngineError>),
     /// A frame's attention signals.
     Signals(Result<WireSignals, EngineError>),
     /// The request could not be carried out at all (the engine is gone, or a message could not
@@ -211,6 +221,7 @@ impl Reply {
             Self::ClassifierLoaded(_) => "ClassifierLoaded",
             Self::Classified(_) => "Classified",
             Self::AlignedFlows(_) => "AlignedFlows",
+            Self::Displacements(_) => "Displacements",
             Self::Signals(_) => "Signals",
         };
         EngineError::Unexpected {

@@ -12,7 +12,7 @@ use super::protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, PairWork, Reply,
     Request, WireFrame, WireSignals,
 };
-use crate::analysis::{PairAnalysis, PairData, read_back};
+use crate::analysis::{PairAnalysis, PairData, PairDisplacement, read_back};
 use crate::classifier::AmClassifier;
 use crate::flow::{FrameCache, frame_signals};
 use crate::maps::PatchFlow;
@@ -82,6 +82,9 @@ impl Service {
             }
             Request::Classify { frames } => Reply::Classified(self.classify(frames).await),
             Request::Aligned { data } => Reply::AlignedFlows(self.aligned(data).await),
+            Request::Displacement { frames, size } => {
+                Reply::Displacements(self.displacement(frames, size).await)
+            }
             Request::Signals { frame } => Reply::Signals(self.signals(frame).await),
         };
         emit(reply);
@@ -149,6 +152,22 @@ impl Service {
         ); // [1, 3, H, W]
         let signals = frame_signals(&backbone, pixels).map_err(EngineError::model)?;
         super::helper::to_wire(signals).await
+    }
+
+    /// Every block's displacement flow of a pair, read back in one piece.
+    async fn displacement(
+        &self,
+        frames: [WireFrame; 2],
+        size: u32,
+    ) -> Result<Vec<PatchFlow>, EngineError> {
+        let (backbone, _) = self.backbone()?;
+        let device = self.device.clone();
+        let [a, b] = frames;
+        let (a, b) = (a.into_frame()?, b.into_frame()?);
+        let pair = PairDisplacement::run(&backbone, [&a, &b], size, &device)
+            .await
+            .map_err(EngineError::model)?;
+        Ok(pair.blocks)
     }
 
     async fn analyse(

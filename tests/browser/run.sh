@@ -16,7 +16,8 @@
 #      SIMD flavour, and its SIMD128 one with ?relaxed-simd=off; then ?backend=wgpu there,
 #      whose WebGPU worker finds no adapter and hands over to the CPU worker;
 #      all of these run the model in the page's workers, and must report the pair's time and
-#      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms);
+#      the longest main-thread task meanwhile (data-amflow-maps-ms, -longest-task-ms); and
+#      ?flow=displacement on WebGPU, the displacement flow's direction maps;
 #   6b. a dataset's block ranking (a selection file) dropped on the page: the AM-blocks panel
 #      proposes its blocks, and refuses one made for another backbone (ranking.mjs);
 #   7. ?camera with Chromium's fake camera: live maps with a rate (data-amflow-live-rate), and
@@ -108,11 +109,14 @@ done
 #  - maps-cpu-simd128: the same with ?relaxed-simd=off, the SIMD128 flavour (what a browser
 #    without relaxed SIMD runs);
 #  - maps-cpu-fallback: ?backend=wgpu skips the page's check, the WebGPU worker finds no adapter
-#    and hands over to the CPU worker.
+#    and hands over to the CPU worker;
+#  - maps-displacement: ?flow=displacement, the displacement flow's direction maps (one more
+#    request to the WebGPU worker after the pair's vanilla flow).
 for run in "maps|0||gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm amflow-worker-cpu-relaxed_bg.wasm|[data-amflow-pair-helper=\"0\"]" \
            "maps-cpu|1||cpu|amflow-worker-cpu-relaxed_bg.wasm|amflow-worker_bg.wasm amflow-worker-cpu_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
            "maps-cpu-simd128|1|&relaxed-simd=off|cpu|amflow-worker-cpu_bg.wasm|amflow-worker_bg.wasm amflow-worker-cpu-relaxed_bg.wasm|[data-amflow-pair-helper=\"1\"]" \
-           "maps-cpu-fallback|1|&backend=wgpu|cpu|amflow-worker-cpu-relaxed_bg.wasm||"; do
+           "maps-cpu-fallback|1|&backend=wgpu|cpu|amflow-worker-cpu-relaxed_bg.wasm||" \
+           "maps-displacement|0|&flow=displacement|gpu|amflow-worker_bg.wasm|amflow-worker-cpu_bg.wasm amflow-worker-cpu-relaxed_bg.wasm|"; do
   IFS='|' read -r name nowebgpu params compute fetched unfetched pair <<<"$run"
   page="index.html?backbone=tiny-dinov2/$params"
   marker="body[data-amflow=\"maps-ready\"][data-amflow-compute=\"$compute\"][data-amflow-maps-ms][data-amflow-longest-task-ms]$pair"
