@@ -138,7 +138,12 @@ fn the_engine_computes_what_the_library_computes() {
     for (a, b) in flows.iter().zip(&direct.blocks) {
         assert_eq!(a.channels, 2 * backbone.config().num_attention_heads);
         assert_eq!(a.patches(), direct.grid.rows * direct.grid.cols);
-        common::assert_close(&a.values, &b.values, 1e-6, "displacement flow through the engine");
+        common::assert_close(
+            &a.values,
+            &b.values,
+            1e-6,
+            "displacement flow through the engine",
+        );
     }
 
     // The demo checkpoint belongs to the embedded ViT-S/14: refused on the tiny backbone, with
