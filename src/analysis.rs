@@ -13,7 +13,7 @@ use crate::flow::{
     FrameCache, FrameSignals, Fused, PairFlows, flows_between, frame_key, frame_signals,
     pair_displacements, pair_flows,
 };
-use crate::maps::figure::{Panel, grid_image};
+use crate::maps::figure::{BACKGROUND, Panel, grid_image};
 use crate::maps::ranking::BlockScore;
 #[cfg(feature = "model")]
 use crate::maps::ranking::{patch_motion, score_block};
@@ -407,7 +407,7 @@ fn figure(
         .collect();
     if view == View::Direction {
         let (w, h) = frames[0].dimensions();
-        let mut key = RgbImage::from_pixel(w, h, image::Rgb([24, 24, 28]));
+        let mut key = RgbImage::from_pixel(w, h, BACKGROUND);
         let side = w.min(h).saturating_sub(8).max(1);
         image::imageops::replace(
             &mut key,

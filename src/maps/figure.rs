@@ -16,7 +16,8 @@ pub struct Panel {
 const MARGIN: u32 = 6;
 const LABEL_HEIGHT: u32 = 20;
 const FONT_PX: f32 = 14.0;
-const BACKGROUND: Rgb<u8> = Rgb([24, 24, 28]);
+/// The figures' background, also behind the direction key.
+pub const BACKGROUND: Rgb<u8> = Rgb([24, 24, 28]);
 const TEXT: [u8; 3] = [235, 235, 235];
 
 /// Lays `top` (the frames) on the first row and `maps` below, `columns` per row. Every panel is

@@ -87,6 +87,26 @@ impl PatchFlow {
         }
     }
 
+    /// The heads' mean vector of each patch of a vector flow `[P, 2H]` (channels `h` and
+    /// `H + h` are head `h`'s `x` and `y`): `[P]` of `(x, y)`; empty when the channel count is
+    /// odd (not a vector flow).
+    pub fn mean_vectors(&self) -> Vec<(f32, f32)> {
+        let half = self.channels / 2;
+        if half == 0 || !self.channels.is_multiple_of(2) {
+            return Vec::new();
+        }
+        self.values
+            .chunks_exact(self.channels)
+            .map(|row| {
+                let (x, y) = row.split_at(half);
+                (
+                    x.iter().sum::<f32>() / half as f32,
+                    y.iter().sum::<f32>() / half as f32,
+                )
+            })
+            .collect()
+    }
+
     fn rows(&self) -> Rows<'_> {
         Rows {
             values: &self.values,
@@ -172,33 +192,11 @@ pub fn direction_key(side: u32) -> RgbImage {
         let (x, y) = ((px as f32 + 0.5 - r) / r, (py as f32 + 0.5 - r) / r);
         let length = x.hypot(y);
         if length > 1.0 {
-            Rgb([24, 24, 28])
+            figure::BACKGROUND
         } else {
             Rgb(direction_colour(x, y, length))
         }
     })
-}
-
-impl PatchFlow {
-    /// The heads' mean vector of each patch of a vector flow `[P, 2H]` (channels `h` and
-    /// `H + h` are head `h`'s `x` and `y`): `[P]` of `(x, y)`; empty when the channel count is
-    /// odd (not a vector flow).
-    pub fn mean_vectors(&self) -> Vec<(f32, f32)> {
-        let half = self.channels / 2;
-        if half == 0 || !self.channels.is_multiple_of(2) {
-            return Vec::new();
-        }
-        self.values
-            .chunks_exact(self.channels)
-            .map(|row| {
-                let (x, y) = row.split_at(half);
-                (
-                    x.iter().sum::<f32>() / half as f32,
-                    y.iter().sum::<f32>() / half as f32,
-                )
-            })
-            .collect()
-    }
 }
 
 /// Colours every block's patches: `[block][patch]` RGB. Deterministic.
