@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The PyTorch side of `amflow bench`: the same work timed with Hugging Face `Dinov2Model` in
-PyTorch eager on the CPU, so BENCHMARKS.md can put the two side by side.
+PyTorch eager on the CPU (or, with --device cuda, on an NVIDIA GPU), so BENCHMARKS.md can put the two side by side.
 
   pair: the backbone on a frame pair [2, 3, S, S] plus every block's vanilla AM flow
         softmax_j |X(t) - X(t+1)| summed over queries, and the attention column sums.
@@ -17,7 +17,7 @@ Warm-up runs are excluded and the median is reported, as `amflow bench` does. Ne
 transformers (optional: BENCHMARKS.md says which versions ran).
 
 usage: python3 benches/reference.py [--case pair|clip] [--model DIR] [--size 224] [--runs 10]
-                                    [--warmup 2]
+                                    [--warmup 2] [--device cpu|cuda]
 """
 import argparse
 import json
@@ -35,6 +35,7 @@ p.add_argument("--case", choices=["pair", "clip"], default="pair")
 p.add_argument("--size", type=int, default=224)
 p.add_argument("--runs", type=int, default=10)
 p.add_argument("--warmup", type=int, default=2)
+p.add_argument("--device", default="cpu", help="where PyTorch runs: cpu or cuda (timed with a sync after each run)")
 p.add_argument("--check", action="store_true", help="compare the flows with eager attention's recomputed logits, then exit")
 a = p.parse_args()
 
@@ -56,7 +57,12 @@ def keeping_attention(module, query, key, value, attention_mask, scaling=None, d
 
 
 AttentionInterface.register("amflow_keeping", keeping_attention)
-model = Dinov2Model.from_pretrained(a.model, attn_implementation="amflow_keeping").eval()
+model = Dinov2Model.from_pretrained(a.model, attn_implementation="amflow_keeping", dtype=torch.float32).eval().to(a.device)
+
+
+def sync():
+    if a.device != "cpu":
+        torch.cuda.synchronize()
 
 
 def pair(x):
@@ -84,10 +90,12 @@ def clip(x, blocks=(0, 11)):
 def median_ms(f):
     for _ in range(a.warmup):
         f()
+        sync()
     times = []
     for _ in range(a.runs):
         t0 = time.perf_counter()
         f()
+        sync()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
@@ -121,15 +129,16 @@ if a.check:
     assert worst < 1e-4, worst
     raise SystemExit(0)
 if a.case == "pair":
-    x = torch.randn(2, 3, a.size, a.size)
+    x = torch.randn(2, 3, a.size, a.size, device=a.device)
     work = lambda: pair(x)  # noqa: E731
 else:
-    x = torch.randn(8, 3, a.size, a.size)
+    x = torch.randn(8, 3, a.size, a.size, device=a.device)
     work = lambda: clip(x)  # noqa: E731
 result = {
     "case": a.case,
     "size": a.size,
-    "pytorch_eager_cpu_ms": median_ms(work),
+    f"pytorch_eager_{a.device}_ms": median_ms(work),
+    "device": torch.cuda.get_device_name() if a.device == "cuda" else "cpu",
     "threads": torch.get_num_threads(),
     "torch": torch.__version__,
     "transformers": transformers.__version__,

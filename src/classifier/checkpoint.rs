@@ -23,6 +23,12 @@ pub const METADATA_KEY: &str = "amflow";
 /// Why a checkpoint could not be written or used.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// The demo checkpoint was asked for from a program built without it (the `embedded`
+    /// feature off).
+    #[error(
+        "this amflow was built without the `embedded` feature, so it has no compiled-in demo checkpoint: name one with --checkpoint FILE"
+    )]
+    NotEmbedded,
     /// Reading or writing the file failed.
     #[error("{path}: {source}")]
     Io {

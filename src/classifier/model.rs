@@ -299,14 +299,14 @@ impl AmClassifier {
     /// A frame's bottleneck `[B·T, N, r]` → `[B·T, G²·r]`: the mean over all tokens (`G = 1`)
     /// or over each of `G × G` cells of the patch grid, cells in row-major order.
     fn pool(&self, e: Tensor<3>) -> Tensor<2> {
-        let [bt, n, r] = e.dims();
+        let [bt, _, r] = e.dims();
         let g = self.config.pool_grid;
         if g <= 1 {
             return e.mean_dim(1).reshape([bt, r]);
         }
         let (prefix, side) = self.config.token_grid();
         let patches = e
-            .narrow(1, prefix, (n - prefix).min(side * side))
+            .narrow(1, prefix, side * side)
             .reshape([bt, side, side, r])
             .permute([0, 3, 1, 2]); // [B·T, r, side, side]
         adaptive_avg_pool2d(patches, [g, g]) // [B·T, r, G, G]
@@ -331,10 +331,19 @@ impl AmClassifier {
         Some(flow.reshape([n, d]))
     }
 
-    /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels): `[B, C]`.
+    /// Class logits of a clip batch `[B, T, 3, S, S]` (normalised pixels, `S` the checkpoint's
+    /// input size): `[B, C]`.
     pub fn forward(&self, clips: Tensor<5>) -> Result<Tensor<2>, InputError> {
         let [b, t, c, hh, ww] = clips.dims();
         self.check_frames(t)?;
+        let size = self.config.size;
+        if (hh, ww) != (size, size) {
+            return Err(InputError::Size {
+                height: hh,
+                width: ww,
+                size,
+            });
+        }
         let tokens = frozen_prefix(
             &self.backbone,
             self.config.first_adapted(),
@@ -350,11 +359,14 @@ impl AmClassifier {
         let [bt, n, d] = tokens.dims();
         let t = bt / b.max(1);
         self.check_frames(t)?;
-        if b * t != bt || d != self.config.backbone.hidden_size {
+        let (prefix, side) = self.config.token_grid();
+        let expected = prefix + side * side;
+        if b * t != bt || n != expected || d != self.config.backbone.hidden_size {
             return Err(InputError::Tokens {
                 found: [bt, n, d],
                 clips: b,
                 frames: self.config.frames,
+                tokens: expected,
                 width: self.config.backbone.hidden_size,
             });
         }
@@ -634,10 +646,31 @@ mod tests {
         assert_eq!(down.dims(), [64, 8], "block 2's adapter reads [h ‖ flow]");
         let g = down.grad(&grads).map(values).unwrap_or_default();
         assert!(g.iter().any(|v| *v != 0.0), "no gradient");
-        // Tokens of another shape are refused.
+        // Tokens of another shape are refused: another clip count, another token count (frames
+        // at 70 pixels, 5×5 patches, where the checkpoint takes 56), and frames of another size.
         assert!(matches!(
             model.forward_tokens(block1, 3),
             Err(InputError::Frames { .. } | InputError::Tokens { .. })
+        ));
+        let wide = Tensor::<5>::random([2, 3, 3, 70, 70], Distribution::Normal(0.0, 1.0), &device);
+        let wide_block1 = backbone.blocks()[0]
+            .forward(
+                backbone
+                    .embed(wide.clone().reshape([6, 3, 70, 70]))
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .tokens;
+        assert!(matches!(
+            model.forward_tokens(wide_block1, 2),
+            Err(InputError::Tokens { tokens: 17, .. })
+        ));
+        assert!(matches!(
+            model.forward(wide),
+            Err(InputError::Size {
+                height: 70,
+                width: 70,
+                size: 56
+            })
         ));
         // An AM block before the first adapted one has no adapter to feed: refused.
         let early = ClassifierConfig {

@@ -27,7 +27,8 @@ pub struct BenchArgs {
     /// Backends to run on, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
     pub backends: Vec<BackendKind>,
-    /// Frame side in pixels (a multiple of the patch size).
+    /// Frame side in pixels (a multiple of the patch size) of the kernel, pair and stream
+    /// cases; the classifier runs at its checkpoint's own input size.
     #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<usize>())]
     pub size: usize,
     /// Timed runs per case.
@@ -36,6 +37,9 @@ pub struct BenchArgs {
     /// Untimed runs before them.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
+    /// The classifier case's checkpoint (default: the embedded demo checkpoint).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -83,6 +87,14 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), CliError>
     if args.runs == 0 {
         return Err(CliError::NoRuns);
     }
+    // The classifier's checkpoint is read once, before any device is opened: a missing file is
+    // reported before minutes of other cases.
+    let checkpoint = match args.cases {
+        Cases::Classifier | Cases::All => {
+            Some(super::common::checkpoint_bytes(args.checkpoint.as_deref())?)
+        }
+        _ => None,
+    };
     let mut timings = Vec::new();
     for &backend in &args.backends {
         let device = backend.open()?;
@@ -103,8 +115,14 @@ pub fn run(args: &BenchArgs, backbone: Option<&PathBuf>) -> Result<(), CliError>
         if matches!(args.cases, Cases::Stream | Cases::All) {
             timings.extend(stream_cases(args, &model, backend, &device)?);
         }
-        if matches!(args.cases, Cases::Classifier | Cases::All) {
-            timings.push(classifier_case(args, (&name, &model), backend, &device)?);
+        if let Some(checkpoint) = &checkpoint {
+            timings.push(classifier_case(
+                args,
+                checkpoint,
+                (&name, &model),
+                backend,
+                &device,
+            )?);
         }
     }
     if args.json {
@@ -286,33 +304,32 @@ fn stream_cases(
     Ok(with_reference(reference, stream).to_vec())
 }
 
-/// The embedded demo checkpoint around the backbone, forward on one clip `[1, T, 3, S, S]`
-/// (`T` the checkpoint's frames, `S` = `--size`): backbone on every frame, AM flow and adapters
-/// in the AM blocks, temporal modules, class logits.
+/// A checkpoint (`--checkpoint`, or the embedded demo's) around the backbone, forward on one
+/// clip `[1, T, 3, S, S]` (`T` and `S` the checkpoint's frames and input size, what `predict`
+/// feeds it): backbone on every frame, AM flow and adapters in the AM blocks, temporal modules,
+/// class logits.
 fn classifier_case(
     args: &BenchArgs,
+    (bytes, label): &(Vec<u8>, String),
     (name, model): (&str, &Dinov2),
     backend: BackendKind,
     device: &Device,
 ) -> Result<Timing, CliError> {
     let classifier = crate::classifier::AmClassifier::from_checkpoint_bytes(
-        crate::embedded::DEMO_CHECKPOINT.to_vec(),
-        "the embedded demo checkpoint",
+        bytes.clone(),
+        label,
         model.clone(),
         name,
         device,
     )?;
-    let frames = classifier.config().frames;
+    let (frames, size) = (classifier.config().frames, classifier.config().size);
     let clip = Tensor::<5>::random(
-        [1, frames, 3, args.size, args.size],
+        [1, frames, 3, size, size],
         Distribution::Normal(0.0, 1.0),
         device,
     );
-    let case = format!(
-        "classifier, one clip of {frames} frames at {0}×{0}",
-        args.size
-    );
-    time(args, device, backend, &case, "demo checkpoint", || {
+    let case = format!("classifier, one clip of {frames} frames at {size}×{size}");
+    time(args, device, backend, &case, label, || {
         classifier.forward(clip.clone())?;
         Ok(())
     })

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
+use crate::classifier::CheckpointError;
 pub use crate::durable::{WriteError, write_atomic};
 use crate::model::{BackboneError, Dinov2};
 use crate::video::{Clip, ClipError};
@@ -33,6 +34,24 @@ pub fn load_backbone(
             crate::embedded::backbone(device)?,
         )),
         Some(dir) => Ok((dir.display().to_string(), Dinov2::load_dir(dir, device)?)),
+    }
+}
+
+/// The bytes of the checkpoint at `path`, or of the embedded demo checkpoint; with the name
+/// shown to users.
+pub fn checkpoint_bytes(path: Option<&Path>) -> Result<(Vec<u8>, String), CheckpointError> {
+    match path {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            Ok((bytes, path.display().to_string()))
+        }
+        None => Ok((
+            crate::embedded::demo_checkpoint()?.to_vec(),
+            "the demo checkpoint".to_string(),
+        )),
     }
 }
 

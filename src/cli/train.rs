@@ -521,19 +521,7 @@ fn load_classifier(
     backbone: Option<&PathBuf>,
     device: &burn::tensor::Device,
 ) -> Result<AmClassifier, CliError> {
-    let (bytes, label) = match checkpoint {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-                path: path.display().to_string(),
-                source,
-            })?;
-            (bytes, path.display().to_string())
-        }
-        None => (
-            crate::embedded::DEMO_CHECKPOINT.to_vec(),
-            "the demo checkpoint".to_string(),
-        ),
-    };
+    let (bytes, label) = super::common::checkpoint_bytes(checkpoint)?;
     // Read the configuration first: a bad checkpoint is reported before loading any backbone.
     read_config(&bytes, &label)?;
     let (name, model) = load_backbone(backbone, device)?;

@@ -106,7 +106,9 @@ pub async fn backbone(
 pub async fn checkpoint(source: &CheckpointSource) -> Result<Vec<u8>, EngineError> {
     match source {
         #[cfg(not(target_arch = "wasm32"))]
-        CheckpointSource::Demo => Ok(crate::embedded::DEMO_CHECKPOINT.to_vec()),
+        CheckpointSource::Demo => crate::embedded::demo_checkpoint()
+            .map(<[u8]>::to_vec)
+            .map_err(|e| EngineError::Checkpoint(e.to_string())),
         #[cfg(target_arch = "wasm32")]
         CheckpointSource::Demo => {
             let manifest = super::fetch::manifest()

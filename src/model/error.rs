@@ -123,6 +123,12 @@ pub enum BackboneError {
         #[source]
         problem: WeightsProblem,
     },
+    /// The default backbone was asked for from a program built without it (the `embedded`
+    /// feature off).
+    #[error(
+        "this amflow was built without the `embedded` feature, so it has no compiled-in backbone: name one with --backbone DIR"
+    )]
+    NotEmbedded,
 }
 
 /// An input the backbone cannot run on.
@@ -181,9 +187,9 @@ pub enum InputError {
         /// Frames of the classifier.
         expected: usize,
     },
-    /// Frozen-prefix tokens that are not `B` clips of the classifier's frames at its width.
+    /// Frozen-prefix tokens that are not `B` clips of the classifier's frames, tokens and width.
     #[error(
-        "frozen-prefix tokens of shape {found:?} are not {clips} clips × {frames} frames of width {width}"
+        "frozen-prefix tokens of shape {found:?} are not {clips} clips × {frames} frames of {tokens} tokens of width {width}"
     )]
     Tokens {
         /// `[B·T, N, D]` given.
@@ -192,8 +198,23 @@ pub enum InputError {
         clips: usize,
         /// Frames of the classifier.
         frames: usize,
+        /// Tokens per frame at the classifier's input size.
+        tokens: usize,
         /// Width of the classifier's backbone.
         width: usize,
+    },
+    /// Frames of another size than the classifier was trained at (its pooling grid and the
+    /// temporal modules' inputs are laid out for that size's patch grid).
+    #[error(
+        "the clips' frames are {height}×{width} pixels; the classifier takes {size}×{size}: resize them to its input size"
+    )]
+    Size {
+        /// Height in pixels.
+        height: usize,
+        /// Width in pixels.
+        width: usize,
+        /// The classifier's input side.
+        size: usize,
     },
     /// The batch is empty or the image has no pixels.
     #[error("the input batch is empty ({batch} images of {height}×{width})")]
