@@ -261,6 +261,41 @@ fn labelled_data_ranks_blocks_by_a_probe() {
         assert!(s.score.is_finite(), "{:?}", selection.scores);
     }
 
+    // Training takes the file's blocks, and says when it trains another flow than they were
+    // ranked on.
+    let train = |flow: &str| {
+        let ckpt = dir.path().join(format!("{flow}.safetensors"));
+        let (ok, text) = amflow(&[
+            "--backbone",
+            s(&tiny),
+            "train",
+            s(&data),
+            "--blocks",
+            s(&out),
+            "--flow",
+            flow,
+            "--size",
+            "56",
+            "--frames",
+            "4",
+            "--epochs",
+            "1",
+            "--workers",
+            "1",
+            "--out",
+            s(&ckpt),
+        ]);
+        assert!(ok, "{text}");
+        assert!(
+            text.contains(&format!("AM blocks {:?}", selection.blocks)),
+            "{text}"
+        );
+        text
+    };
+    let warning = "were ranked on the displacement flow, and this run trains the vanilla flow";
+    assert!(train("vanilla").contains(warning));
+    assert!(!train("displacement").contains("were ranked on"));
+
     let (ok, text) = amflow(&[
         "--backbone",
         s(&tiny),

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::maps::MapFlow;
 use crate::maps::selection::Selection;
 #[cfg(feature = "model")]
 use crate::model::Dinov2;
@@ -379,10 +380,58 @@ pub enum BlocksError {
     },
 }
 
+/// What `--blocks` named: the AM blocks, and the flow they were ranked on when they came from a
+/// selection file of `amflow blocks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlocksArg {
+    /// 1-based, sorted, unique.
+    pub blocks: Vec<usize>,
+    /// The flow a selection file ranked the blocks on; `None` for a list or `none`.
+    pub ranked_on: Option<MapFlow>,
+}
+
+impl BlocksArg {
+    /// A line for the user when the blocks were ranked on another flow than the one to train:
+    /// `amflow blocks` ranks the vanilla flow (which stands for the other column-sum flows,
+    /// aligned and signed) or the displacement flow, and the two put different blocks first
+    /// (README, "The ranking, for the displacement flow").
+    pub fn flow_mismatch(&self, flow: FlowKind) -> Option<String> {
+        let ranked = self.ranked_on?;
+        let trained = match flow {
+            FlowKind::Displacement => MapFlow::Displacement,
+            FlowKind::Vanilla | FlowKind::Aligned | FlowKind::Signed => MapFlow::Vanilla,
+        };
+        (ranked != trained).then(|| {
+            format!(
+                "blocks {:?} were ranked on the {ranked} flow, and this run trains the {} flow: \
+                 rank them with `amflow blocks --flow {trained}` for blocks that suit it",
+                self.blocks,
+                flow_name(flow)
+            )
+        })
+    }
+}
+
+/// `--flow`'s spelling of a flow kind.
+fn flow_name(flow: FlowKind) -> &'static str {
+    match flow {
+        FlowKind::Vanilla => "vanilla",
+        FlowKind::Aligned => "aligned",
+        FlowKind::Signed => "signed",
+        FlowKind::Displacement => "displacement",
+    }
+}
+
 /// The AM blocks (1-based, sorted, unique) from `--blocks`: `"1,12"`, `"none"`, or the path of a
 /// selection file written by `amflow blocks`.
 pub fn parse_blocks(value: &str, layers: usize) -> Result<Vec<usize>, BlocksError> {
+    read_blocks(value, layers).map(|arg| arg.blocks)
+}
+
+/// [`parse_blocks`], keeping the flow a selection file ranked the blocks on.
+pub fn read_blocks(value: &str, layers: usize) -> Result<BlocksArg, BlocksError> {
     let value = value.trim();
+    let mut ranked_on = None;
     let mut blocks = if value.eq_ignore_ascii_case("none") {
         Vec::new()
     } else if value
@@ -408,6 +457,7 @@ pub fn parse_blocks(value: &str, layers: usize) -> Result<Vec<usize>, BlocksErro
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let selection = Selection::from_json(&text).map_err(|e| err(e.to_string()))?;
+        ranked_on = Some(selection.flow);
         selection
             .indices(layers)
             .map_err(|e| err(e.to_string()))?
@@ -420,7 +470,7 @@ pub fn parse_blocks(value: &str, layers: usize) -> Result<Vec<usize>, BlocksErro
     }
     blocks.sort_unstable();
     blocks.dedup();
-    Ok(blocks)
+    Ok(BlocksArg { blocks, ranked_on })
 }
 
 #[cfg(test)]
@@ -444,6 +494,55 @@ mod tests {
             parse_blocks("first,last", 12),
             Err(BlocksError::Parse(_))
         ));
+    }
+
+    /// A selection file says which flow it ranked, and training another flow is pointed out:
+    /// the column-sum flows (vanilla, aligned, signed) against a displacement ranking and the
+    /// displacement flow against a vanilla one; lists and `none` name no flow.
+    #[test]
+    fn blocks_from_a_selection_file_keep_the_flow_they_were_ranked_on() {
+        use crate::maps::selection::{FORMAT as SELECTION, Selection};
+        let dir = tempfile::tempdir().unwrap();
+        let file = |flow: MapFlow| {
+            let path = dir.path().join(format!("{flow}.json"));
+            let selection = Selection {
+                format: SELECTION.into(),
+                backbone: "tiny".into(),
+                blocks: vec![2, 1],
+                offset: 1,
+                pairs: 4,
+                clips: 2,
+                flow,
+                scores: Vec::new(),
+                probe: None,
+            };
+            std::fs::write(&path, selection.to_json()).unwrap();
+            path.to_str().unwrap().to_string()
+        };
+        let displacement = read_blocks(&file(MapFlow::Displacement), 2).unwrap();
+        assert_eq!(displacement.blocks, [1, 2]);
+        assert_eq!(displacement.ranked_on, Some(MapFlow::Displacement));
+        assert_eq!(displacement.flow_mismatch(FlowKind::Displacement), None);
+        for flow in [FlowKind::Vanilla, FlowKind::Aligned, FlowKind::Signed] {
+            let line = displacement.flow_mismatch(flow).unwrap();
+            assert!(line.contains("ranked on the displacement flow"), "{line}");
+            assert!(line.contains("amflow blocks --flow vanilla"), "{line}");
+        }
+        let vanilla = read_blocks(&file(MapFlow::Vanilla), 2).unwrap();
+        assert_eq!(vanilla.ranked_on, Some(MapFlow::Vanilla));
+        for flow in [FlowKind::Vanilla, FlowKind::Aligned, FlowKind::Signed] {
+            assert_eq!(vanilla.flow_mismatch(flow), None, "{flow:?}");
+        }
+        let line = vanilla.flow_mismatch(FlowKind::Displacement).unwrap();
+        assert!(
+            line.contains("ranked on the vanilla flow, and this run trains the displacement flow"),
+            "{line}"
+        );
+        for list in ["1,2", "none"] {
+            let arg = read_blocks(list, 2).unwrap();
+            assert_eq!(arg.ranked_on, None);
+            assert_eq!(arg.flow_mismatch(FlowKind::Displacement), None);
+        }
     }
 
     /// A backbone of `width`, `layers` blocks and `heads` heads (patch 14, no registers).

@@ -27,7 +27,8 @@ pub mod train;
 #[cfg(feature = "model")]
 pub use checkpoint::CheckpointError;
 pub use config::{
-    BackboneId, ClassifierConfig, ConfigError, FlowKind, FlowNorm, TpmKind, parse_blocks,
+    BackboneId, BlocksArg, ClassifierConfig, ConfigError, FlowKind, FlowNorm, TpmKind,
+    parse_blocks, read_blocks,
 };
 #[cfg(feature = "model")]
 pub use model::{AmClassifier, ParamCounts, Trainable};

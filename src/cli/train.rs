@@ -19,7 +19,7 @@ use crate::classifier::train::{
     Accuracy, LrSchedule, TrainError, TrainOptions, clip_probabilities, evaluate, train,
 };
 use crate::classifier::{
-    AmClassifier, CheckpointError, ClassifierConfig, FlowKind, FlowNorm, TpmKind, parse_blocks,
+    AmClassifier, CheckpointError, ClassifierConfig, FlowKind, FlowNorm, TpmKind, read_blocks,
 };
 use crate::video::ClipError;
 
@@ -245,7 +245,13 @@ pub fn run_train(
     let (name, model) = load_backbone(backbone, &device)?;
     let layers = model.config().num_hidden_layers;
     let am_blocks = match &args.blocks {
-        Some(b) => parse_blocks(b, layers)?,
+        Some(b) => {
+            let arg = read_blocks(b, layers)?;
+            if let Some(line) = arg.flow_mismatch(args.flow) {
+                eprintln!("warning: {line}");
+            }
+            arg.blocks
+        }
         None => {
             let mut v = vec![1, layers];
             v.dedup();
