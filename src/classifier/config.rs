@@ -54,6 +54,12 @@ pub enum FlowNorm {
     /// Standardised over the tokens of each frame, per channel: `(f − mean_N f) / sqrt(var_N f + 1e-12)`,
     /// so that where the motion is, not how large the flow happens to be, reaches the adapter.
     Tokens,
+    /// Centred over the tokens of each frame, per channel, and not scaled: `f − mean_N f`. For
+    /// the displacement flow (vectors in patches per frame) it takes out the frame's mean vector,
+    /// which a panning camera adds to every token, and keeps the lengths: a still object under a
+    /// panning camera stays near zero instead of being scaled up to unit spread as `tokens` does.
+    /// The column-sum flows keep their `ε` scale here, so it is meant for `--flow displacement`.
+    Centred,
 }
 
 /// The temporal processing module over each AM adapter's bottleneck sequence.

@@ -161,6 +161,13 @@ fn standardise_tokens(flow: Tensor<3>, b: usize, t: usize) -> Tensor<3> {
     (z * keep).reshape([bt, n, d])
 }
 
+/// `f − mean_N f` over the tokens of each frame, per channel, for `[B·T, N, D]`. Each clip's
+/// last frame (zeros: no next frame) stays zeros, its mean being 0.
+fn centre_tokens(flow: Tensor<3>) -> Tensor<3> {
+    let mean = flow.clone().mean_dim(1); // [B·T, 1, D]
+    flow - mean
+}
+
 /// A function of consecutive frames of each clip, zeros for the last frame: `x` `[B·T, …]`
 /// viewed as `[B, T, …]`; `f(x[:, :T−1], x[:, 1:])` `[B, T−1, …']`; result `[B·T, …']`.
 /// Needs `T ≥ 2`.
@@ -293,6 +300,7 @@ impl AmClassifier {
         match self.config.flow_norm {
             FlowNorm::Raw => flow,
             FlowNorm::Tokens => standardise_tokens(flow, b, t),
+            FlowNorm::Centred => centre_tokens(flow),
         }
     }
 
@@ -802,6 +810,27 @@ mod tests {
         let expected = [-1.224_744_9, 0.0, 1.224_744_9, 0.0, 0.0, 0.0];
         let err = crate::test_support::max_error(&got, &expected, "standardised flow");
         assert!(err < 1e-5, "{got:?}");
+    }
+
+    #[test]
+    fn centred_flow_takes_out_a_uniform_drift_and_keeps_lengths() {
+        let device = Device::flex();
+        // Three frames of 3 tokens, 1 channel (a head's v_x, patches per frame). Frame 0: the
+        // camera pans by 2 at every token and the object at token 2 moves 3 more: (2, 2, 5),
+        // mean 3 → (−1, −1, 2). Frame 1: a still object under the same pan, (2, 2, 2) → 0
+        // everywhere (standardising would divide 0 by √1e-12 here; any noise would be scaled to
+        // unit spread). Frame 2, a clip's last (zeros), stays zeros.
+        let flow = Tensor::<3>::from_data(
+            burn::tensor::TensorData::new(
+                vec![2.0f32, 2.0, 5.0, 2.0, 2.0, 2.0, 0.0, 0.0, 0.0],
+                [3, 3, 1],
+            ),
+            &device,
+        );
+        let got = values(centre_tokens(flow));
+        let expected = [-1.0, -1.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let err = crate::test_support::max_error(&got, &expected, "centred flow");
+        assert!(err < 1e-6, "{got:?}");
     }
 
     #[test]

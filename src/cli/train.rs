@@ -244,6 +244,14 @@ pub fn run_train(
     let device = devices[0].clone().autodiff();
     let (name, model) = load_backbone(backbone, &device)?;
     let layers = model.config().num_hidden_layers;
+    if args.flow_norm == FlowNorm::Centred && args.flow != FlowKind::Displacement {
+        eprintln!(
+            "warning: --flow-norm centred leaves the {} flow at its own scale (the column sums vary by \
+             about 1% around 1): it is meant for --flow displacement; --flow-norm tokens scales it",
+            clap::ValueEnum::to_possible_value(&args.flow)
+                .map_or_else(|| format!("{:?}", args.flow), |v| v.get_name().to_owned())
+        );
+    }
     let am_blocks = match &args.blocks {
         Some(b) => {
             let arg = read_blocks(b, layers)?;
