@@ -10,8 +10,8 @@ use image::RgbImage;
 
 #[cfg(feature = "model")]
 use crate::flow::{
-    FrameCache, FrameSignals, Fused, PairFlows, flows_between, frame_key, frame_signals,
-    pair_displacements, pair_flows,
+    FrameCache, FrameSignals, Fused, PairFlows, displacements_between, flows_between, frame_key,
+    frame_queries_keys, frame_signals, pair_displacements, pair_flows,
 };
 use crate::maps::figure::{BACKGROUND, Panel, grid_image};
 use crate::maps::ranking::BlockScore;
@@ -293,6 +293,43 @@ impl PairDisplacement {
     ) -> Result<Self, AnalysisError> {
         let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
         let flows = pair_displacements(backbone, pixels)?; // L × [2H, N]
+        Self::finish(backbone, pair, grid, flows).await
+    }
+
+    /// [`PairDisplacement::run`] with each frame's queries and keys taken from `cache` where a
+    /// pass of it is kept (by [`frame_key`], as [`PairAnalysis::run_cached`] keeps them), and a
+    /// pass of the others kept there: stepping through consecutive pairs costs one backbone
+    /// pass a pair, and none for a pair just analysed.
+    pub async fn run_cached(
+        backbone: &Dinov2,
+        frames: [&Frame; 2],
+        size: u32,
+        device: &Device,
+        cache: &mut FrameCache,
+    ) -> Result<Self, AnalysisError> {
+        let (pair, grid, pixels) = prepare(backbone, frames, size, device)?;
+        let mut kept = Vec::with_capacity(2);
+        for (i, frame) in pair.iter().enumerate() {
+            let one = || pixels.clone().narrow(0, i, 1); // [1, 3, H, W]
+            kept.push(cache.queries_keys_or_compute(
+                frame_key(frame),
+                || frame_signals(backbone, one()),
+                || frame_queries_keys(backbone, one()),
+            )?);
+        }
+        let config = backbone.config();
+        let prefix = 1 + config.num_register_tokens;
+        let flows = displacements_between(&kept[0], &kept[1], prefix, grid.cols); // L × [2H, N]
+        Self::finish(backbone, pair, grid, flows).await
+    }
+
+    /// Every block's flow `[2H, N]` read back in one piece, as patch flows with their scores.
+    async fn finish(
+        backbone: &Dinov2,
+        pair: [Frame; 2],
+        grid: Grid,
+        flows: Vec<Tensor<2>>,
+    ) -> Result<Self, AnalysisError> {
         let [channels, tokens] = flows.first().map_or([0, 0], |f| f.dims());
         let values = if flows.is_empty() {
             Vec::new()
@@ -467,6 +504,85 @@ mod tests {
             }
         }
         assert_eq!(cache.counts(), (2, 4), "(reused, computed)");
+    }
+
+    /// The displacement flow of pairs whose frames are kept (the demo clip's frames 0, 10, 20 and
+    /// 30: a pair of frames ten apart moves more than adjacent ones): the same as each pair
+    /// computed from scratch. A pair just analysed (as the app analyses a pair before it shows its
+    /// displacement flow) costs no backbone pass, the next consecutive pair one, and a frame
+    /// kept without its queries and keys (as the page's helper worker sends a frame) one.
+    #[test]
+    fn displacement_of_kept_frames_matches_pairs_from_scratch() {
+        let device = Device::flex();
+        let backbone = Dinov2::load_dir(tiny_dinov2_dir(), &device).expect("tiny backbone");
+        let frames = crate::video::demo_clip()
+            .expect("demo clip")
+            .frames(&[0, 10, 20, 30])
+            .expect("frames");
+        let pair = |t: usize| [&frames[t], &frames[t + 1]];
+        let same_as_fresh = |got: &PairDisplacement, t: usize| {
+            let fresh = block_on(PairDisplacement::run(&backbone, pair(t), 56, &device))
+                .expect("pair from scratch");
+            assert_eq!(got.blocks.len(), 2, "one flow per block");
+            for (block, (g, e)) in got.blocks.iter().zip(&fresh.blocks).enumerate() {
+                assert_eq!(g.channels, e.channels);
+                let err = max_error(&g.values, &e.values, &format!("pair {t}, block {block}"));
+                // The tiny random backbone's vectors are ~1e-3 patches long: a tolerance of
+                // their size would pass flows made with the wrong frame's keys.
+                let largest = e.values.iter().fold(0f32, |m, v| m.max(v.abs()));
+                assert!(
+                    largest > 1e-4,
+                    "pair {t}, block {block}: no flow to compare"
+                );
+                assert!(
+                    err <= 1e-3 * largest,
+                    "pair {t}, block {block}: {err} of {largest}"
+                );
+            }
+        };
+        let mut cache = FrameCache::new(2);
+        block_on(PairAnalysis::run_cached(
+            &backbone,
+            pair(0),
+            56,
+            &device,
+            &mut cache,
+        ))
+        .expect("analysed pair");
+        assert_eq!(cache.counts(), (0, 2), "(reused, computed)");
+        for t in 0..2 {
+            let got = block_on(PairDisplacement::run_cached(
+                &backbone,
+                pair(t),
+                56,
+                &device,
+                &mut cache,
+            ))
+            .expect("kept pair");
+            same_as_fresh(&got, t);
+        }
+        // Pair (0, 1): both frames kept; pair (1, 2): frame 1 kept, frame 2 one pass.
+        assert_eq!(cache.counts(), (3, 3), "(reused, computed)");
+        // Frame 3 kept without its queries and keys, as the helper's signals arrive.
+        let (prepared, _, pixels) = prepare(&backbone, pair(2), 56, &device).expect("prepared");
+        let mut helper = frame_signals(&backbone, pixels.narrow(0, 1, 1)).expect("signals");
+        helper.queries_keys = None;
+        cache.insert_computed(frame_key(&prepared[1]), helper);
+        assert_eq!(cache.counts(), (3, 4));
+        let got = block_on(PairDisplacement::run_cached(
+            &backbone,
+            pair(2),
+            56,
+            &device,
+            &mut cache,
+        ))
+        .expect("pair with the helper's frame");
+        same_as_fresh(&got, 2);
+        assert_eq!(
+            cache.counts(),
+            (4, 5),
+            "frame 2 kept, frame 3's queries and keys one pass"
+        );
     }
 
     /// The head-mean displacement `(v_x, v_y)` over the object's patches in each block, for

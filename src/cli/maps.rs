@@ -270,11 +270,12 @@ pub fn run(
                 )
             }
             MapFlow::Displacement => {
-                let pair = crate::engine::block_on(PairDisplacement::run(
+                let pair = crate::engine::block_on(PairDisplacement::run_cached(
                     &backbone,
                     [&frames[0], &frames[1]],
                     args.size,
                     &device,
+                    &mut cache,
                 ))?;
                 let elapsed = start.elapsed();
                 let figure = pair.figure(view, basis, labels, args.columns);

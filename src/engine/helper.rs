@@ -24,7 +24,8 @@ use crate::model::weights::widen::f32_le;
 /// `signals` read back and packed: every block's logits `[L, H, N, N]` and column sums
 /// `[L, H, N]` as float32 little-endian bytes.
 pub async fn to_wire(signals: FrameSignals) -> Result<WireSignals, EngineError> {
-    let FrameSignals { logits, colsum } = signals;
+    // The queries and keys stay: the displacement flow asks for them when it is shown.
+    let FrameSignals { logits, colsum, .. } = signals;
     let blocks = logits.len();
     let [_, heads, tokens, _] = logits.first().map_or([0; 4], |t| t.dims());
     if blocks == 0 || colsum.len() != blocks {
@@ -87,7 +88,11 @@ pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, Eng
         .chunks_exact(per_colsum * 4)
         .map(|b| Tensor::<3>::from_data(TensorData::new(f32_le(b), [1, heads, tokens]), device))
         .collect();
-    Ok(FrameSignals { logits, colsum })
+    Ok(FrameSignals {
+        logits,
+        colsum,
+        queries_keys: None,
+    })
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "cpu"))]

@@ -154,9 +154,11 @@ impl Service {
         super::helper::to_wire(signals).await
     }
 
-    /// Every block's displacement flow of a pair, read back in one piece.
+    /// Every block's displacement flow of a pair, read back in one piece. Its frames' passes
+    /// are shared with [`Request::Analyse`] through the kept frames: a pair just analysed needs
+    /// no backbone pass, the next consecutive pair one.
     async fn displacement(
-        &self,
+        &mut self,
         frames: [WireFrame; 2],
         size: u32,
     ) -> Result<Vec<PatchFlow>, EngineError> {
@@ -164,7 +166,10 @@ impl Service {
         let device = self.device.clone();
         let [a, b] = frames;
         let (a, b) = (a.into_frame()?, b.into_frame()?);
-        let pair = PairDisplacement::run(&backbone, [&a, &b], size, &device)
+        let cache = self
+            .frames
+            .get_or_insert_with(|| FrameCache::new(KEPT_FRAMES));
+        let pair = PairDisplacement::run_cached(&backbone, [&a, &b], size, &device, cache)
             .await
             .map_err(EngineError::model)?;
         Ok(pair.blocks)

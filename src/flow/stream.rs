@@ -2,22 +2,26 @@
 //! gives on its own, per block:
 //!
 //! ```text
-//! X(t)        attention logits           [1, H, N, N]   (the vanilla flow reads both frames')
-//! colsum(t)   Σ_i softmax_j X(t)[h,i,j]  [1, H, N]      (the aligned flow's input)
+//! X(t)        attention logits           [1, H, N, N]       (the vanilla flow reads both frames')
+//! colsum(t)   Σ_i softmax_j X(t)[h,i,j]  [1, H, N]          (the aligned flow's input)
+//! q(t), k(t)  queries and keys           [1, H, N, d_head]  (the displacement flow reads
+//!                                                            q(t), k(t) and q(t+1))
 //! ```
 //!
 //! so consecutive pairs `(t, t+1), (t+1, t+2), …` share a frame each: [`FrameSignals`] keeps one
-//! frame's signals on the device, [`flows_between`] makes a pair's [`PairFlows`] from two of
-//! them, and [`FrameCache`] keeps the last few frames' signals by a key (a frame's index in a
-//! stream, or a hash of its pixels), so a new pair costs one backbone pass instead of two.
+//! frame's signals on the device, [`flows_between`] and [`displacements_between`] make a pair's
+//! flows from two of them, and [`FrameCache`] keeps the last few frames' signals by a key (a
+//! frame's index in a stream, or a hash of its pixels), so a new pair costs one backbone pass
+//! instead of two, for either flow.
 //!
-//! Memory per kept frame: `L·H·N²·4` bytes of logits (ViT-S/14 at 224: 12·6·257²·4 ≈ 19 MB).
+//! Memory per kept frame: `L·H·N²·4` bytes of logits and `2·L·H·N·d_head·4` of queries and keys
+//! (ViT-S/14 at 224: 12·6·257²·4 ≈ 19 MB and 12·2·6·257·64·4 ≈ 9.5 MB).
 
 use std::collections::VecDeque;
 
 use burn::tensor::Tensor;
 
-use super::{FlowKernel, PairFlows, column_sums};
+use super::{FlowKernel, PairFlows, column_sums, displacement_flow};
 use crate::model::{Capture, Dinov2, InputError};
 
 /// One frame's attention signals, every block, on the device.
@@ -27,6 +31,19 @@ pub struct FrameSignals {
     pub logits: Vec<Tensor<4>>,
     /// Column sums of block `i`, `[1, H, N]`.
     pub colsum: Vec<Tensor<3>>,
+    /// Every block's queries and keys, for the displacement flow; `None` where the frame's pass
+    /// ran elsewhere and only the rest came back (the web page's helper worker sends the logits
+    /// and column sums alone), to be filled by [`FrameCache::queries_keys_or_compute`].
+    pub queries_keys: Option<QueriesKeys>,
+}
+
+/// One frame's queries and keys in every block, `[1, H, N, d_head]` each, at the block's index.
+#[derive(Debug, Clone)]
+pub struct QueriesKeys {
+    /// Queries of block `i`.
+    pub query: Vec<Tensor<4>>,
+    /// Keys of block `i`.
+    pub key: Vec<Tensor<4>>,
 }
 
 /// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps what its pairs
@@ -39,6 +56,7 @@ pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignal
     let capture = Capture {
         logits: true,
         probs: true,
+        queries_keys: true,
         ..Capture::default()
     };
     let out = backbone.forward_with(pixels, capture)?;
@@ -46,7 +64,57 @@ pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignal
     Ok(FrameSignals {
         logits: out.logits,
         colsum,
+        queries_keys: Some(QueriesKeys {
+            query: out.query,
+            key: out.key,
+        }),
     })
+}
+
+/// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps every block's
+/// queries and keys alone: for a frame whose other signals are kept already.
+pub fn frame_queries_keys(backbone: &Dinov2, pixels: Tensor<4>) -> Result<QueriesKeys, InputError> {
+    match pixels.dims()[0] {
+        1 => {}
+        found => return Err(InputError::Batch { found, expected: 1 }),
+    }
+    let capture = Capture {
+        queries_keys: true,
+        ..Capture::default()
+    };
+    let out = backbone.forward_with(pixels, capture)?;
+    Ok(QueriesKeys {
+        query: out.query,
+        key: out.key,
+    })
+}
+
+/// The pair `(a, b)`'s displacement flow in every block, `[2H, N]` (every head's `v_x`, then
+/// every head's `v_y`), as [`super::pair_displacements`] computes it from the pair's pixels:
+/// `b`'s queries against `a`'s keys. `prefix` tokens without a place come first, then the
+/// patches in row-major order, `cols` to a row.
+pub fn displacements_between(
+    a: &QueriesKeys,
+    b: &QueriesKeys,
+    prefix: usize,
+    cols: usize,
+) -> Vec<Tensor<2>> {
+    a.query
+        .iter()
+        .zip(&a.key)
+        .zip(&b.query)
+        .map(|((query_t, key_t), query_t1)| {
+            let [_, h, n, _] = query_t.dims();
+            displacement_flow(
+                query_t.clone(),
+                key_t.clone(),
+                query_t1.clone(),
+                prefix,
+                cols,
+            )
+            .reshape([2 * h, n])
+        })
+        .collect()
 }
 
 /// The pair `(a, b)`'s flows: every block's vanilla flow from `a` to `b` `[H, N]` and both
@@ -113,6 +181,52 @@ impl FrameCache {
         self.computed += 1;
         self.insert(key, signals.clone());
         Ok(signals)
+    }
+
+    /// The queries and keys of the frame under `key`: kept ones, or those of a pass made now.
+    /// A frame kept without them ([`FrameSignals::queries_keys`] `None`) gets them from
+    /// `queries_keys`, a frame not kept at all its whole signals from `signals` (kept from now
+    /// on, as [`FrameCache::get_or_compute`] keeps them); either counts as computed.
+    pub fn queries_keys_or_compute<E>(
+        &mut self,
+        key: u64,
+        signals: impl FnOnce() -> Result<FrameSignals, E>,
+        queries_keys: impl FnOnce() -> Result<QueriesKeys, E>,
+    ) -> Result<QueriesKeys, E> {
+        let kept = self.entries.iter().position(|(k, _)| *k == key);
+        let mut entry = match kept.and_then(|i| self.entries.remove(i)) {
+            Some((_, entry)) => entry,
+            None => {
+                let entry = signals()?;
+                self.computed += 1;
+                if let Some(qk) = &entry.queries_keys {
+                    let qk = qk.clone();
+                    self.insert(key, entry);
+                    return Ok(qk);
+                }
+                entry
+            }
+        };
+        let qk = match &entry.queries_keys {
+            Some(qk) => {
+                self.reused += 1;
+                qk.clone()
+            }
+            None => match queries_keys() {
+                Ok(qk) => {
+                    self.computed += 1;
+                    entry.queries_keys = Some(qk.clone());
+                    qk
+                }
+                Err(e) => {
+                    // Kept as it was, newest: still in use.
+                    self.insert(key, entry);
+                    return Err(e);
+                }
+            },
+        };
+        self.insert(key, entry);
+        Ok(qk)
     }
 
     /// Whether the signals under `key` are kept.

@@ -283,6 +283,9 @@ pub struct Capture {
     pub logits: bool,
     /// Every block's attention probabilities (`L` tensors `[B, H, N, N]`).
     pub probs: bool,
+    /// Every block's queries and keys split into heads (`L` tensors `[B, H, N, d_head]` each):
+    /// what the displacement flow reads across frames.
+    pub queries_keys: bool,
 }
 
 impl Capture {
@@ -292,6 +295,7 @@ impl Capture {
             hidden_states: true,
             logits: true,
             probs: true,
+            queries_keys: true,
         }
     }
 
@@ -323,6 +327,10 @@ pub struct Dinov2Output {
     pub logits: Vec<Tensor<4>>,
     /// Attention probabilities of block `i`.
     pub probs: Vec<Tensor<4>>,
+    /// Queries of block `i`, `[B, H, N, d_head]`.
+    pub query: Vec<Tensor<4>>,
+    /// Keys of block `i`, `[B, H, N, d_head]`.
+    pub key: Vec<Tensor<4>>,
 }
 
 /// The DINOv2 backbone.
@@ -436,6 +444,7 @@ impl Dinov2 {
         let mut hidden_states = Vec::new();
         let mut logits = Vec::new();
         let mut probs = Vec::new();
+        let (mut query, mut key) = (Vec::new(), Vec::new());
         for block in &self.blocks {
             if capture.hidden_states {
                 hidden_states.push(z.clone());
@@ -446,6 +455,10 @@ impl Dinov2 {
             }
             if capture.probs {
                 probs.push(out.probs);
+            }
+            if capture.queries_keys {
+                query.push(out.query);
+                key.push(out.key);
             }
             z = out.tokens;
         }
@@ -464,6 +477,8 @@ impl Dinov2 {
             hidden_states,
             logits,
             probs,
+            query,
+            key,
         })
     }
 }
