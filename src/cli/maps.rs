@@ -270,13 +270,18 @@ pub fn run(
                 )
             }
             MapFlow::Displacement => {
-                let pair = crate::engine::block_on(PairDisplacement::run_cached(
-                    &backbone,
-                    [&frames[0], &frames[1]],
-                    args.size,
-                    &device,
-                    &mut cache,
-                ))?;
+                let pair = [&frames[0], &frames[1]];
+                // A range keeps each frame's pass for the next pair; a single pair is faster
+                // as one pass of both frames together (BENCHMARKS.md).
+                let pair = if range {
+                    crate::engine::block_on(PairDisplacement::run_cached(
+                        &backbone, pair, args.size, &device, &mut cache,
+                    ))?
+                } else {
+                    crate::engine::block_on(PairDisplacement::run(
+                        &backbone, pair, args.size, &device,
+                    ))?
+                };
                 let elapsed = start.elapsed();
                 let figure = pair.figure(view, basis, labels, args.columns);
                 (pair.frames[0].dimensions(), pair.scores, elapsed, figure)
