@@ -474,16 +474,22 @@ mod tests {
     use crate::engine::block_on;
     use crate::test_support::{max_error, tiny_dinov2_dir};
 
+    /// The tiny random DINOv2 and the demo clip's frames `indices`.
+    fn tiny_on_demo(indices: &[usize], device: &Device) -> (Dinov2, Vec<Frame>) {
+        let backbone = Dinov2::load_dir(tiny_dinov2_dir(), device).expect("tiny backbone");
+        let frames = crate::video::demo_clip()
+            .expect("demo clip")
+            .frames(indices)
+            .expect("frames");
+        (backbone, frames)
+    }
+
     /// Three consecutive pairs of the demo clip through a cache of two frames: the same flows
     /// as each pair computed from scratch, from four backbone passes instead of six.
     #[test]
     fn consecutive_pairs_reuse_each_frame_and_match_pairs_from_scratch() {
         let device = Device::flex();
-        let backbone = Dinov2::load_dir(tiny_dinov2_dir(), &device).expect("tiny backbone");
-        let frames = crate::video::demo_clip()
-            .expect("demo clip")
-            .frames(&[0, 1, 2, 3])
-            .expect("frames");
+        let (backbone, frames) = tiny_on_demo(&[0, 1, 2, 3], &device);
         let mut cache = FrameCache::new(2);
         for t in 0..3 {
             let pair = [&frames[t], &frames[t + 1]];
@@ -514,11 +520,7 @@ mod tests {
     #[test]
     fn displacement_of_kept_frames_matches_pairs_from_scratch() {
         let device = Device::flex();
-        let backbone = Dinov2::load_dir(tiny_dinov2_dir(), &device).expect("tiny backbone");
-        let frames = crate::video::demo_clip()
-            .expect("demo clip")
-            .frames(&[0, 10, 20, 30])
-            .expect("frames");
+        let (backbone, frames) = tiny_on_demo(&[0, 10, 20, 30], &device);
         let pair = |t: usize| [&frames[t], &frames[t + 1]];
         let same_as_fresh = |got: &PairDisplacement, t: usize| {
             let fresh = block_on(PairDisplacement::run(&backbone, pair(t), 56, &device))
