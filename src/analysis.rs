@@ -587,6 +587,32 @@ mod tests {
         );
     }
 
+    /// The app asks for a pair's displacement flow with the frames as the analysis prepared them
+    /// (resized and cropped), and finds them kept only if preparing them again at the same size
+    /// leaves them as they are: a 4:3 frame (the demo clip's, resized to 298×224 at 224 and cut
+    /// to 294×224, whole patches) and a square one at 112. Broken once (the resize made a few
+    /// pixels longer): the second preparation resized again and the key changed.
+    #[test]
+    fn prepared_frames_prepared_again_keep_their_key() {
+        let device = Device::flex();
+        let (backbone, frames) = tiny_on_demo(&[0, 1], &device);
+        let square = image::imageops::crop_imm(&frames[0], 0, 0, 200, 200).to_image();
+        for (pair, size) in [([&frames[0], &frames[1]], 224), ([&square, &square], 112)] {
+            let (once, ..) = prepare(&backbone, pair, size, &device).expect("prepared");
+            let (twice, ..) =
+                prepare(&backbone, [&once[0], &once[1]], size, &device).expect("prepared again");
+            assert_ne!(
+                once[0].dimensions(),
+                pair[0].dimensions(),
+                "resized at {size}"
+            );
+            for (a, b) in once.iter().zip(&twice) {
+                assert_eq!(a.dimensions(), b.dimensions());
+                assert_eq!(frame_key(a), frame_key(b), "at {size}");
+            }
+        }
+    }
+
     /// The head-mean displacement `(v_x, v_y)` over the object's patches in each block, for
     /// frames 0 and 1 of seed 7's first held-out clip of `class`, through [`PairDisplacement`]
     /// on the embedded ViT-S/14 at 112 px (8×8 patches). The object's place comes from the
