@@ -30,6 +30,16 @@ pub enum FlowKind {
 }
 
 impl FlowKind {
+    /// `--flow`'s spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowKind::Vanilla => "vanilla",
+            FlowKind::Aligned => "aligned",
+            FlowKind::Signed => "signed",
+            FlowKind::Displacement => "displacement",
+        }
+    }
+
     /// Channels per head of the flow: 2 for the signed (rise, fall) and the displacement
     /// (x, y) flows, else 1.
     pub fn channels_per_head(self) -> usize {
@@ -412,19 +422,9 @@ impl BlocksArg {
                 "blocks {:?} were ranked on the {ranked} flow, and this run trains the {} flow: \
                  rank them with `amflow blocks --flow {trained}` for blocks that suit it",
                 self.blocks,
-                flow_name(flow)
+                flow.name()
             )
         })
-    }
-}
-
-/// `--flow`'s spelling of a flow kind.
-fn flow_name(flow: FlowKind) -> &'static str {
-    match flow {
-        FlowKind::Vanilla => "vanilla",
-        FlowKind::Aligned => "aligned",
-        FlowKind::Signed => "signed",
-        FlowKind::Displacement => "displacement",
     }
 }
 

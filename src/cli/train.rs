@@ -248,8 +248,7 @@ pub fn run_train(
         eprintln!(
             "warning: --flow-norm centred leaves the {} flow at its own scale (the column sums vary by \
              about 1% around 1): it is meant for --flow displacement; --flow-norm tokens scales it",
-            clap::ValueEnum::to_possible_value(&args.flow)
-                .map_or_else(|| format!("{:?}", args.flow), |v| v.get_name().to_owned())
+            args.flow.name()
         );
     }
     let am_blocks = match &args.blocks {

@@ -25,7 +25,7 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::model::{Dinov2, InputError};
+use crate::model::{Capture, Dinov2, InputError};
 
 /// Displacement flow of pairs of frames from one block's queries and keys `[B, H, N, d_head]`
 /// (frame `t`'s queries and keys, frame `t+1`'s queries) → `[B, 2H, N]`, every head's `v_x`
@@ -60,6 +60,15 @@ pub fn displacement_flow(
         .reshape([b, 2 * h, n])
 }
 
+/// One frame's queries and keys in every block, `[1, H, N, d_head]` each, at the block's index.
+#[derive(Debug, Clone)]
+pub struct QueriesKeys {
+    /// Queries of block `i`.
+    pub query: Vec<Tensor<4>>,
+    /// Keys of block `i`.
+    pub key: Vec<Tensor<4>>,
+}
+
 /// Runs the backbone once on `pixels` `[2, 3, H, W]` (frame t, frame t+1) and returns every
 /// block's displacement flow of the pair, `[2H, N]` (every head's `v_x`, then every head's
 /// `v_y`; the tokens as the backbone orders them, CLS and registers first).
@@ -71,18 +80,49 @@ pub fn pair_displacements(
     let config = backbone.config();
     let prefix = 1 + config.num_register_tokens;
     let cols = pixels.dims()[3] / config.patch_size.max(1);
-    let mut z = backbone.embed(pixels)?; // [2, N, D]
-    let mut flows = Vec::with_capacity(backbone.blocks().len());
-    for block in backbone.blocks() {
-        let out = block.forward(z);
-        let [_, h, n, _] = out.query.dims();
-        let query_t = out.query.clone().narrow(0, 0, 1); // [1, H, N, d]
-        let query_t1 = out.query.narrow(0, 1, 1);
-        let key_t = out.key.narrow(0, 0, 1);
-        flows.push(displacement_flow(query_t, key_t, query_t1, prefix, cols).reshape([2 * h, n]));
-        z = out.tokens;
-    }
-    Ok(flows)
+    let capture = Capture {
+        queries_keys: true,
+        ..Capture::default()
+    };
+    let out = backbone.forward_with(pixels, capture)?; // queries and keys [2, H, N, d]
+    let frame = |i: usize| QueriesKeys {
+        query: out
+            .query
+            .iter()
+            .map(|q| q.clone().narrow(0, i, 1))
+            .collect(),
+        key: out.key.iter().map(|k| k.clone().narrow(0, i, 1)).collect(),
+    };
+    Ok(displacements_between(&frame(0), &frame(1), prefix, cols))
+}
+
+/// The pair `(a, b)`'s displacement flow in every block from each frame's queries and keys,
+/// `[2H, N]` (every head's `v_x`, then every head's `v_y`): `b`'s queries against `a`'s keys.
+/// What [`pair_displacements`] makes of one pass of both frames and [`super::stream`] of two
+/// kept frames. `prefix` tokens without a place come first, then the patches in row-major
+/// order, `cols` to a row.
+pub fn displacements_between(
+    a: &QueriesKeys,
+    b: &QueriesKeys,
+    prefix: usize,
+    cols: usize,
+) -> Vec<Tensor<2>> {
+    a.query
+        .iter()
+        .zip(&a.key)
+        .zip(&b.query)
+        .map(|((query_t, key_t), query_t1)| {
+            let [_, h, n, _] = query_t.dims();
+            displacement_flow(
+                query_t.clone(),
+                key_t.clone(),
+                query_t1.clone(),
+                prefix,
+                cols,
+            )
+            .reshape([2 * h, n])
+        })
+        .collect()
 }
 
 #[cfg(test)]

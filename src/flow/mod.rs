@@ -24,12 +24,11 @@ use burn::tensor::Tensor;
 use crate::model::{Capture, Dinov2, InputError};
 
 pub use aligned::{AligningEncoder, AligningEncoderConfig};
-pub use displacement::{displacement_flow, pair_displacements};
+pub use displacement::{QueriesKeys, displacement_flow, displacements_between, pair_displacements};
 pub use kernel::{FlowKernel, Fused, TensorOps};
 pub use signed::signed_flow;
 pub use stream::{
-    FrameCache, FrameSignals, QueriesKeys, displacements_between, flows_between, frame_key,
-    frame_queries_keys, frame_signals,
+    FrameCache, FrameSignals, flows_between, frame_key, frame_queries_keys, frame_signals,
 };
 pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
 

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! so consecutive pairs `(t, t+1), (t+1, t+2), …` share a frame each: [`FrameSignals`] keeps one
-//! frame's signals on the device, [`flows_between`] and [`displacements_between`] make a pair's
+//! frame's signals on the device, [`flows_between`] and [`super::displacements_between`] make a pair's
 //! flows from two of them, and [`FrameCache`] keeps the last few frames' signals by a key (a
 //! frame's index in a stream, or a hash of its pixels), so a new pair costs one backbone pass
 //! instead of two, for either flow.
@@ -21,8 +21,9 @@ use std::collections::VecDeque;
 
 use burn::tensor::Tensor;
 
-use super::{FlowKernel, PairFlows, column_sums, displacement_flow};
-use crate::model::{Capture, Dinov2, InputError};
+use super::displacement::QueriesKeys;
+use super::{FlowKernel, PairFlows, column_sums};
+use crate::model::{Capture, Dinov2, Dinov2Output, InputError};
 
 /// One frame's attention signals, every block, on the device.
 #[derive(Debug, Clone)]
@@ -37,29 +38,16 @@ pub struct FrameSignals {
     pub queries_keys: Option<QueriesKeys>,
 }
 
-/// One frame's queries and keys in every block, `[1, H, N, d_head]` each, at the block's index.
-#[derive(Debug, Clone)]
-pub struct QueriesKeys {
-    /// Queries of block `i`.
-    pub query: Vec<Tensor<4>>,
-    /// Keys of block `i`.
-    pub key: Vec<Tensor<4>>,
-}
-
 /// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps what its pairs
 /// need.
 pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignals, InputError> {
-    match pixels.dims()[0] {
-        1 => {}
-        found => return Err(InputError::Batch { found, expected: 1 }),
-    }
     let capture = Capture {
         logits: true,
         probs: true,
         queries_keys: true,
         ..Capture::default()
     };
-    let out = backbone.forward_with(pixels, capture)?;
+    let out = one_frame(backbone, pixels, capture)?;
     let colsum = out.probs.into_iter().map(column_sums).collect();
     Ok(FrameSignals {
         logits: out.logits,
@@ -74,47 +62,28 @@ pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignal
 /// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps every block's
 /// queries and keys alone: for a frame whose other signals are kept already.
 pub fn frame_queries_keys(backbone: &Dinov2, pixels: Tensor<4>) -> Result<QueriesKeys, InputError> {
-    match pixels.dims()[0] {
-        1 => {}
-        found => return Err(InputError::Batch { found, expected: 1 }),
-    }
     let capture = Capture {
         queries_keys: true,
         ..Capture::default()
     };
-    let out = backbone.forward_with(pixels, capture)?;
+    let out = one_frame(backbone, pixels, capture)?;
     Ok(QueriesKeys {
         query: out.query,
         key: out.key,
     })
 }
 
-/// The pair `(a, b)`'s displacement flow in every block, `[2H, N]` (every head's `v_x`, then
-/// every head's `v_y`), as [`super::pair_displacements`] computes it from the pair's pixels:
-/// `b`'s queries against `a`'s keys. `prefix` tokens without a place come first, then the
-/// patches in row-major order, `cols` to a row.
-pub fn displacements_between(
-    a: &QueriesKeys,
-    b: &QueriesKeys,
-    prefix: usize,
-    cols: usize,
-) -> Vec<Tensor<2>> {
-    a.query
-        .iter()
-        .zip(&a.key)
-        .zip(&b.query)
-        .map(|((query_t, key_t), query_t1)| {
-            let [_, h, n, _] = query_t.dims();
-            displacement_flow(
-                query_t.clone(),
-                key_t.clone(),
-                query_t1.clone(),
-                prefix,
-                cols,
-            )
-            .reshape([2 * h, n])
-        })
-        .collect()
+/// The backbone on one frame's `pixels` `[1, 3, H, W]`, keeping what `capture` names; another
+/// batch size is refused.
+fn one_frame(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+    capture: Capture,
+) -> Result<Dinov2Output, InputError> {
+    match pixels.dims()[0] {
+        1 => backbone.forward_with(pixels, capture),
+        found => Err(InputError::Batch { found, expected: 1 }),
+    }
 }
 
 /// The pair `(a, b)`'s flows: every block's vanilla flow from `a` to `b` `[H, N]` and both
@@ -194,23 +163,19 @@ impl FrameCache {
         queries_keys: impl FnOnce() -> Result<QueriesKeys, E>,
     ) -> Result<QueriesKeys, E> {
         let kept = self.entries.iter().position(|(k, _)| *k == key);
-        let mut entry = match kept.and_then(|i| self.entries.remove(i)) {
-            Some((_, entry)) => entry,
-            None => {
-                let entry = signals()?;
-                self.computed += 1;
-                if let Some(qk) = &entry.queries_keys {
-                    let qk = qk.clone();
-                    self.insert(key, entry);
-                    return Ok(qk);
-                }
-                entry
-            }
+        let (mut entry, fresh) = match kept.and_then(|i| self.entries.remove(i)) {
+            Some((_, entry)) => (entry, false),
+            None => (signals()?, true),
         };
-        let qk = match &entry.queries_keys {
+        if fresh {
+            self.computed += 1;
+        }
+        let qk = match entry.queries_keys.clone() {
             Some(qk) => {
-                self.reused += 1;
-                qk.clone()
+                if !fresh {
+                    self.reused += 1;
+                }
+                qk
             }
             None => match queries_keys() {
                 Ok(qk) => {
