@@ -102,8 +102,12 @@ fn train_eval_predict_and_bad_checkpoints() {
         tensors(&ckpt) == first,
         "resuming at the last epoch changed the weights"
     );
-    // One more epoch on top of the first: epoch 2 only, from epoch 1's weights.
-    let more = ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
+    // One more epoch on top of the first: epoch 2 only, from epoch 1's weights, written with
+    // `--keep last` (the default, `best`, may keep epoch 1's).
+    let more = ok(&train(
+        &ckpt,
+        &["--epochs", "2", "--resume", "--keep", "last"],
+    ));
     assert!(more.contains("epoch 2/2 train"), "{more}");
     assert!(!more.contains("epoch 1/2"), "{more}");
     assert!(
@@ -118,7 +122,8 @@ fn train_eval_predict_and_bad_checkpoints() {
     // `--keep best` writes the epoch of highest validation top-1 (the earliest of equals), read
     // here from the validation logs burn-train wrote (`value,final` ends each epoch's file):
     // its weights are the ones captured after that epoch, and `--keep last` writes epoch 2's
-    // again. (On this data and seed both epochs reach 2 of 9 clips, so epoch 1 is kept.)
+    // again. (On this data and seed both epochs reach 2 of 9 clips, so epoch 1 is kept.) `best`
+    // is the default, so a run without `--keep` writes the same as `--keep best`.
     let second = tensors(&ckpt);
     let logged: Vec<f64> = (1..=2)
         .map(|epoch| {
@@ -144,7 +149,24 @@ fn train_eval_predict_and_bad_checkpoints() {
         tensors(&ckpt) == *if best == 1 { &first } else { &second },
         "--keep best did not write epoch {best}'s weights ({logged:?})"
     );
-    ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
+    ok(&train(
+        &ckpt,
+        &["--epochs", "2", "--resume", "--keep", "last"],
+    ));
+    assert!(
+        tensors(&ckpt) == second,
+        "--keep last did not write epoch 2"
+    );
+    let default = ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
+    assert!(
+        tensors(&ckpt) == *if best == 1 { &first } else { &second }
+            && default.contains(&format!("the weights of epoch {best} of 2")),
+        "train without --keep did not write the best epoch, {best} ({logged:?}): {default}"
+    );
+    ok(&train(
+        &ckpt,
+        &["--epochs", "2", "--resume", "--keep", "last"],
+    ));
     assert!(
         tensors(&ckpt) == second,
         "--keep last did not write epoch 2"
@@ -388,7 +410,10 @@ fn train_eval_predict_and_bad_checkpoints() {
     }
     let full = dir.path().join("full.safetensors");
     std::fs::copy(&ckpt, &full).expect("copy");
-    let again = ok(&train(&ckpt, &["--epochs", "2", "--resume", "--half"]));
+    let again = ok(&train(
+        &ckpt,
+        &["--epochs", "2", "--resume", "--half", "--keep", "last"],
+    ));
     assert!(!again.contains("epoch 2/2 train"), "{again}");
     assert!(
         tensors(&ckpt) == tensors(&half),

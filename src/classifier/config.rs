@@ -179,6 +179,17 @@ fn yes() -> bool {
     true
 }
 
+/// The narrowest adapter bottleneck `train` gives by default.
+pub const MIN_DEFAULT_BOTTLENECK: usize = 32;
+
+/// The adapter bottleneck `train` gives a backbone of width `d` by default: `max(d / 4, 32)`.
+/// A quarter of the width (ViT-S/14: 96) as in the paper's adapters, but never below 32: the
+/// tiny random DINOv2's quarter, 8, gave its temporal modules `G² · 8 = 32` numbers a frame and
+/// trained worse over five seeds than 32 did (README, "Where the motion was lost").
+pub fn default_bottleneck(width: usize) -> usize {
+    (width / 4).max(MIN_DEFAULT_BOTTLENECK)
+}
+
 fn one() -> usize {
     1
 }
@@ -482,6 +493,16 @@ pub fn read_blocks(value: &str, layers: usize) -> Result<BlocksArg, BlocksError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_bottleneck_is_a_quarter_of_the_width_and_at_least_32() {
+        // ViT-S/14 (384), ViT-B/14 (768), the tiny DINOv2 (32), a width of 128 (32 either way).
+        assert_eq!(default_bottleneck(384), 96);
+        assert_eq!(default_bottleneck(768), 192);
+        assert_eq!(default_bottleneck(32), 32);
+        assert_eq!(default_bottleneck(128), 32);
+        assert_eq!(default_bottleneck(132), 33);
+    }
 
     #[test]
     fn blocks_from_lists_and_none() {

@@ -11,7 +11,7 @@ use super::common::load_backbone;
 use crate::backend::BackendKind;
 use crate::classifier::augment::{Augment, class_swaps};
 use crate::classifier::checkpoint::read_config;
-use crate::classifier::config::{BackboneId, FORMAT};
+use crate::classifier::config::{BackboneId, FORMAT, default_bottleneck};
 use crate::classifier::data::{BadClips, ClipBatcher, ClipDataset, DataError, Split};
 use crate::classifier::epochs::{EpochPick, last_checkpoint_epoch};
 use crate::classifier::prefix::PrefixCache;
@@ -71,7 +71,7 @@ pub struct TrainArgs {
     /// Input side in pixels (a multiple of the patch size).
     #[arg(long, default_value_t = 224, value_parser = super::common::size_parser::<usize>())]
     pub size: usize,
-    /// Adapter bottleneck width (default: a quarter of the backbone width).
+    /// Adapter bottleneck width (default: a quarter of the backbone width, at least 32).
     #[arg(long)]
     pub bottleneck: Option<usize>,
     /// Heads of the aligning encoders (the largest divisor of the width up to this).
@@ -122,8 +122,8 @@ pub struct TrainArgs {
     pub reverse: Option<String>,
     /// Which epoch's weights to write: `last`, or `best`, the epoch with the highest validation
     /// top-1 (the earliest of equals). Runs keep that epoch's checkpoint in `<out>.train/` either
-    /// way, so a finished run can be written again with `--resume --keep best`.
-    #[arg(long, value_enum, default_value = "last")]
+    /// way, so a finished run can be written again with `--resume --keep last`.
+    #[arg(long, value_enum, default_value = "best")]
     pub keep: EpochPick,
     /// Write the checkpoint's weights in float16 (half the bytes; they load as float32).
     #[arg(long)]
@@ -275,7 +275,7 @@ pub fn run_train(
         flow: args.flow,
         tpm: args.tpm,
         frames: args.frames,
-        bottleneck: args.bottleneck.unwrap_or((width / 4).max(8)),
+        bottleneck: args.bottleneck.unwrap_or(default_bottleneck(width)),
         size: args.size,
         aligner_heads: crate::flow::AligningEncoderConfig::for_width(width, args.aligner_heads)
             .heads,
@@ -646,4 +646,37 @@ pub fn run_predict(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::super::{Cli, Command};
+    use crate::classifier::epochs::EpochPick;
+
+    /// `amflow train DATA --out OUT` with `extra` before `--out`, parsed as the command line is.
+    fn parse(extra: &[&str]) -> super::TrainArgs {
+        let args = [
+            &["amflow", "train", "data"][..],
+            extra,
+            &["--out", "m.safetensors"],
+        ]
+        .concat();
+        match Cli::try_parse_from(args).expect("parses").command {
+            Some(Command::Train(args)) => args,
+            other => panic!("not train: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn train_writes_the_best_epoch_unless_told_otherwise() {
+        assert_eq!(parse(&[]).keep, EpochPick::Best);
+        assert_eq!(parse(&["--keep", "last"]).keep, EpochPick::Last);
+        assert_eq!(
+            parse(&[]).bottleneck,
+            None,
+            "the width decides the bottleneck"
+        );
+    }
 }
