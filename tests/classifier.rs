@@ -120,57 +120,50 @@ fn train_eval_predict_and_bad_checkpoints() {
             .is_file()
     );
     // `--keep best` writes the epoch of highest validation top-1 (the earliest of equals), read
-    // here from the validation logs burn-train wrote (`value,final` ends each epoch's file):
-    // its weights are the ones captured after that epoch, and `--keep last` writes epoch 2's
-    // again. (On this data and seed both epochs reach 2 of 9 clips, so epoch 1 is kept.) `best`
-    // is the default, so a run without `--keep` writes the same as `--keep best`.
+    // from the validation logs burn-train wrote (`value,final` ends each epoch's file), and
+    // `--keep last` writes epoch 2's again. So that the two differ whatever this run reached,
+    // epoch 1's logged top-1 is raised above epoch 2's: then epoch 1 is the best.
     let second = tensors(&ckpt);
-    let logged: Vec<f64> = (1..=2)
-        .map(|epoch| {
-            let log = dir.path().join(format!(
-                "tiny.safetensors.train/valid/epoch-{epoch}/Accuracy.log"
-            ));
-            let text = std::fs::read_to_string(&log).expect("validation log");
-            text.lines()
-                .find_map(|l| l.strip_suffix(",final")?.parse().ok())
-                .unwrap_or_else(|| panic!("no final value in {}: {text}", log.display()))
+    let log = |epoch: usize| {
+        dir.path().join(format!(
+            "tiny.safetensors.train/valid/epoch-{epoch}/Accuracy.log"
+        ))
+    };
+    let read_log = |epoch: usize| std::fs::read_to_string(log(epoch)).expect("validation log");
+    let last_top1: f64 = read_log(2)
+        .lines()
+        .find_map(|l| l.strip_suffix(",final")?.parse().ok())
+        .unwrap_or_else(|| panic!("no final value in epoch 2's log: {}", read_log(2)));
+    let raised: String = read_log(1)
+        .lines()
+        .map(|l| match l.strip_suffix(",final") {
+            Some(_) => format!("{},final\n", last_top1 + 1.0),
+            None => format!("{l}\n"),
         })
         .collect();
-    let best = if logged[1] > logged[0] { 2 } else { 1 };
-    let kept = ok(&train(
-        &ckpt,
-        &["--epochs", "2", "--resume", "--keep", "best"],
-    ));
-    assert!(
-        kept.contains(&format!("the weights of epoch {best} of 2")),
-        "{logged:?}: {kept}"
-    );
-    assert!(
-        tensors(&ckpt) == *if best == 1 { &first } else { &second },
-        "--keep best did not write epoch {best}'s weights ({logged:?})"
-    );
-    ok(&train(
-        &ckpt,
-        &["--epochs", "2", "--resume", "--keep", "last"],
-    ));
-    assert!(
-        tensors(&ckpt) == second,
-        "--keep last did not write epoch 2"
-    );
-    let default = ok(&train(&ckpt, &["--epochs", "2", "--resume"]));
-    assert!(
-        tensors(&ckpt) == *if best == 1 { &first } else { &second }
-            && default.contains(&format!("the weights of epoch {best} of 2")),
-        "train without --keep did not write the best epoch, {best} ({logged:?}): {default}"
-    );
-    ok(&train(
-        &ckpt,
-        &["--epochs", "2", "--resume", "--keep", "last"],
-    ));
-    assert!(
-        tensors(&ckpt) == second,
-        "--keep last did not write epoch 2"
-    );
+    assert!(raised.contains(",final"), "no final value in epoch 1's log");
+    std::fs::write(log(1), raised).expect("write the log");
+    let (best, logged) = (1, [last_top1 + 1.0, last_top1]);
+    // Resumed at epoch 2 with `keep` (empty: the default), the run writes epoch `epoch`'s
+    // weights and says so; the last call leaves epoch 2's for what follows.
+    let writes = |keep: &[&str], epoch: usize| {
+        let said = ok(&train(
+            &ckpt,
+            &[&["--epochs", "2", "--resume"][..], keep].concat(),
+        ));
+        assert!(
+            said.contains(&format!("the weights of epoch {epoch} of 2")),
+            "{keep:?}, {logged:?}: {said}"
+        );
+        assert!(
+            tensors(&ckpt) == *if epoch == 1 { &first } else { &second },
+            "{keep:?} did not write epoch {epoch}'s weights ({logged:?})"
+        );
+    };
+    writes(&["--keep", "best"], best);
+    writes(&["--keep", "last"], 2);
+    writes(&[], best);
+    writes(&["--keep", "last"], 2);
     // A resume with other settings than the run's is refused, naming them.
     let err = failure(&train(&ckpt, &["--epochs", "3", "--resume", "--lr", "0.5"]));
     assert!(
