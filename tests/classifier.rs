@@ -143,7 +143,7 @@ fn train_eval_predict_and_bad_checkpoints() {
         .collect();
     assert!(raised.contains(",final"), "no final value in epoch 1's log");
     std::fs::write(log(1), raised).expect("write the log");
-    let (best, logged) = (1, [last_top1 + 1.0, last_top1]);
+    let logged = [last_top1 + 1.0, last_top1];
     // Resumed at epoch 2 with `keep` (empty: the default), the run writes epoch `epoch`'s
     // weights and says so; the last call leaves epoch 2's for what follows.
     let writes = |keep: &[&str], epoch: usize| {
@@ -160,9 +160,9 @@ fn train_eval_predict_and_bad_checkpoints() {
             "{keep:?} did not write epoch {epoch}'s weights ({logged:?})"
         );
     };
-    writes(&["--keep", "best"], best);
+    writes(&["--keep", "best"], 1);
     writes(&["--keep", "last"], 2);
-    writes(&[], best);
+    writes(&[], 1);
     writes(&["--keep", "last"], 2);
     // A resume with other settings than the run's is refused, naming them.
     let err = failure(&train(&ckpt, &["--epochs", "3", "--resume", "--lr", "0.5"]));

@@ -185,7 +185,8 @@ pub const MIN_DEFAULT_BOTTLENECK: usize = 32;
 /// The adapter bottleneck `train` gives a backbone of width `d` by default: `max(d / 4, 32)`.
 /// A quarter of the width (ViT-S/14: 96) as in the paper's adapters, but never below 32: the
 /// tiny random DINOv2's quarter, 8, gave its temporal modules `G² · 8 = 32` numbers a frame and
-/// trained worse over five seeds than 32 did (README, "Where the motion was lost").
+/// trained worse over ten seeds than 32 did (README, "A wider bottleneck, and the best epoch
+/// written").
 pub fn default_bottleneck(width: usize) -> usize {
     (width / 4).max(MIN_DEFAULT_BOTTLENECK)
 }

@@ -120,9 +120,9 @@ pub struct TrainArgs {
     /// is itself or its named partner.
     #[arg(long, value_name = "PAIRS")]
     pub reverse: Option<String>,
-    /// Which epoch's weights to write: `last`, or `best`, the epoch with the highest validation
-    /// top-1 (the earliest of equals). Runs keep that epoch's checkpoint in `<out>.train/` either
-    /// way, so a finished run can be written again with `--resume --keep last`.
+    /// Which epoch's weights to write: `best`, the epoch with the highest validation top-1 (the
+    /// earliest of equals), or `last`. Runs keep both epochs' checkpoints in `<out>.train/`, so a
+    /// finished run can be written again with the other (`--resume --keep last`).
     #[arg(long, value_enum, default_value = "best")]
     pub keep: EpochPick,
     /// Write the checkpoint's weights in float16 (half the bytes; they load as float32).
