@@ -46,13 +46,29 @@ pub enum AnalysisError {
 /// back only that way), at once natively, where [`crate::engine::block_on`] finishes it in one
 /// poll. Every read-back goes through here, so each computation is written once.
 pub async fn read_back<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, AnalysisError> {
+    // `try_into_vec` keeps the buffer the backend handed over where it can (no copy).
+    read_back_data(t)
+        .await?
+        .try_into_vec::<f32>()
+        .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
+}
+
+#[cfg(feature = "model")]
+/// Reads a tensor back as its data, in float32 whatever the backend computed in (as
+/// [`read_back`]; for callers that want the bytes).
+pub async fn read_back_data<const D: usize>(
+    t: Tensor<D>,
+) -> Result<burn::tensor::TensorData, AnalysisError> {
     #[cfg(target_arch = "wasm32")]
     let data = t.into_data_async().await;
     #[cfg(not(target_arch = "wasm32"))]
     let data = t.try_into_data();
-    data.map_err(|e| AnalysisError::Readback(format!("{e:?}")))?
-        .try_to_vec::<f32>()
-        .map_err(|e| AnalysisError::Readback(format!("{e:?}")))
+    let data = data.map_err(|e| AnalysisError::Readback(format!("{e:?}")))?;
+    Ok(if data.dtype() == burn::tensor::DType::F32 {
+        data
+    } else {
+        data.convert::<f32>()
+    })
 }
 
 /// Every block's flow for one pair, on the host.

@@ -13,86 +13,107 @@
 //! The signals of a ViT-S/14 frame at 224 are `L·H·N²·4 ≈ 19 MB` of logits; their buffer is
 //! transferred between the workers, not copied by the browser.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use serde_bytes::ByteBuf;
 
 use super::EngineError;
 use super::protocol::WireSignals;
-use crate::analysis::read_back;
+use crate::analysis::read_back_data;
 use crate::flow::FrameSignals;
 use crate::model::weights::widen::f32_le;
 
-/// `signals` read back and packed: every block's logits `[L, H, N, N]` and column sums
-/// `[L, H, N]` as float32 little-endian bytes.
+/// `signals` read back and packed: each block's logits `[H, N, N]` and column sums `[H, N]` as
+/// float32 little-endian bytes, one buffer per block, each written in one copy from what the
+/// backend hands back.
 pub async fn to_wire(signals: FrameSignals) -> Result<WireSignals, EngineError> {
     // The queries and keys stay: the displacement flow asks for them when it is shown.
     let FrameSignals { logits, colsum, .. } = signals;
-    let blocks = logits.len();
     let [_, heads, tokens, _] = logits.first().map_or([0; 4], |t| t.dims());
-    if blocks == 0 || colsum.len() != blocks {
+    if logits.is_empty() || colsum.len() != logits.len() {
         return Err(EngineError::Model(format!(
-            "{blocks} blocks of logits and {} of column sums",
+            "{} blocks of logits and {} of column sums",
+            logits.len(),
             colsum.len()
         )));
     }
-    let flat = |ts: Vec<Tensor<1>>| Tensor::cat(ts, 0);
-    let logits = flat(logits.into_iter().map(|t| t.flatten(0, 3)).collect());
-    let colsum = flat(colsum.into_iter().map(|t| t.flatten(0, 2)).collect());
-    // Little-endian bytes in one copy, the inverse of `widen::f32_le` (which reads them back).
-    let bytes = |mut v: Vec<f32>| -> Vec<u8> {
-        if cfg!(target_endian = "big") {
-            v.iter_mut()
-                .for_each(|x| *x = f32::from_bits(x.to_bits().to_le()));
-        }
-        bytemuck::cast_slice(&v).to_vec()
-    };
     Ok(WireSignals {
-        blocks,
         heads,
         tokens,
-        logits: bytes(read_back(logits).await.map_err(EngineError::model)?),
-        colsum: bytes(read_back(colsum).await.map_err(EngineError::model)?),
+        logits: le_buffers(logits).await?,
+        colsum: le_buffers(colsum).await?,
     })
 }
 
-/// The signals `wire` carries, as tensors on `device`; an error when its bytes do not fill its
-/// shape.
+/// Each tensor's values as float32 little-endian bytes.
+async fn le_buffers<const D: usize>(tensors: Vec<Tensor<D>>) -> Result<Vec<ByteBuf>, EngineError> {
+    let mut buffers = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        let data = read_back_data(t).await.map_err(EngineError::model)?;
+        let bytes = if cfg!(target_endian = "little") {
+            data.as_bytes().to_vec()
+        } else {
+            let values = data
+                .try_into_vec::<f32>()
+                .map_err(|e| EngineError::Model(format!("{e:?}")))?;
+            values.iter().flat_map(|x| x.to_le_bytes()).collect()
+        };
+        buffers.push(ByteBuf::from(bytes));
+    }
+    Ok(buffers)
+}
+
+/// The signals `wire` carries, as tensors on `device`; an error when a block's bytes do not
+/// fill its shape.
 pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, EngineError> {
     let WireSignals {
-        blocks,
         heads,
         tokens,
         logits,
         colsum,
     } = wire;
-    let per_logits = heads * tokens * tokens;
-    let per_colsum = heads * tokens;
-    let expected = [blocks * per_logits * 4, blocks * per_colsum * 4];
-    if [logits.len(), colsum.len()] != expected || per_colsum == 0 {
+    if logits.is_empty() || logits.len() != colsum.len() || heads * tokens == 0 {
         return Err(EngineError::Model(format!(
-            "a frame's signals of {blocks} blocks, {heads} heads and {tokens} tokens cannot be \
-             made of {} + {} bytes",
+            "a frame's signals of {} blocks of logits, {} of column sums, {heads} heads and \
+             {tokens} tokens",
             logits.len(),
             colsum.len()
         )));
     }
     let logits = logits
-        .chunks_exact(per_logits * 4)
-        .map(|b| {
-            Tensor::<4>::from_data(
-                TensorData::new(f32_le(b), [1, heads, tokens, tokens]),
-                device,
-            )
-        })
-        .collect();
+        .into_iter()
+        .map(|b| block_tensor(b, [1, heads, tokens, tokens], device))
+        .collect::<Result<_, _>>()?;
     let colsum = colsum
-        .chunks_exact(per_colsum * 4)
-        .map(|b| Tensor::<3>::from_data(TensorData::new(f32_le(b), [1, heads, tokens]), device))
-        .collect();
+        .into_iter()
+        .map(|b| block_tensor(b, [1, heads, tokens], device))
+        .collect::<Result<_, _>>()?;
     Ok(FrameSignals {
         logits,
         colsum,
         queries_keys: None,
     })
+}
+
+/// One block's float32 little-endian `bytes` as a tensor of `shape`, the bytes kept as they
+/// are where the machine is little-endian.
+fn block_tensor<const D: usize>(
+    bytes: ByteBuf,
+    shape: [usize; D],
+    device: &Device,
+) -> Result<Tensor<D>, EngineError> {
+    let expected = shape.iter().product::<usize>() * 4;
+    if bytes.len() != expected {
+        return Err(EngineError::Model(format!(
+            "a block's signals of shape {shape:?} cannot be made of {} bytes (expected {expected})",
+            bytes.len()
+        )));
+    }
+    let data = if cfg!(target_endian = "little") {
+        TensorData::from_bytes_vec(bytes.into_vec(), shape, DType::F32)
+    } else {
+        TensorData::new(f32_le(&bytes), shape)
+    };
+    Ok(Tensor::from_data(data, device))
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
@@ -195,6 +216,7 @@ mod tests {
     use super::*;
     use crate::analysis::PairAnalysis;
     use crate::engine::block_on;
+    use crate::engine::protocol::Reply;
     use crate::flow::{FrameCache, frame_signals};
     use crate::model::Dinov2;
     use crate::test_support::{max_error, tiny_dinov2_dir};
@@ -223,6 +245,12 @@ mod tests {
             );
             let signals = frame_signals(&backbone, pixels).expect("signals");
             let wire = block_on(to_wire(signals)).expect("to the wire");
+            // Through MessagePack as between the page's workers.
+            let bytes =
+                crate::engine::protocol::encode(&Reply::Signals(Ok(wire))).expect("encoded");
+            let Ok(Reply::Signals(Ok(wire))) = crate::engine::protocol::decode(&bytes) else {
+                panic!("the signals did not decode as signals");
+            };
             let back = from_wire(wire, &device).expect("from the wire");
             Some(std::future::ready(Some(back)))
         };
@@ -256,19 +284,22 @@ mod tests {
     #[test]
     fn torn_signals_are_refused() {
         let device = Device::flex();
+        let block = |bytes: usize| ByteBuf::from(vec![0; bytes]);
         let wire = WireSignals {
-            blocks: 2,
             heads: 1,
             tokens: 2,
-            logits: vec![0; 2 * 4 * 4],
-            colsum: vec![0; 2 * 2 * 4],
+            logits: vec![block(4 * 4), block(4 * 4)],
+            colsum: vec![block(2 * 4), block(2 * 4)],
         };
         assert!(from_wire(wire.clone(), &device).is_ok());
         let mut torn = wire.clone();
-        torn.logits.pop();
+        torn.logits[1].pop();
         assert!(from_wire(torn, &device).is_err());
-        let mut short = wire;
-        short.colsum.truncate(4);
+        let mut short = wire.clone();
+        short.colsum[0].truncate(4);
         assert!(from_wire(short, &device).is_err());
+        let mut missing = wire;
+        missing.colsum.pop();
+        assert!(from_wire(missing, &device).is_err());
     }
 }

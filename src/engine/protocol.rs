@@ -9,6 +9,7 @@ use super::EngineError;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
 
 use crate::analysis::{PairAnalysis, PairData};
 use crate::classifier::ClassifierConfig;
@@ -147,21 +148,18 @@ pub enum Request {
 }
 
 /// One frame's attention signals as they travel ([`crate::flow::FrameSignals`] read back),
-/// float32 little-endian bytes.
+/// float32 little-endian bytes, a buffer per block: each becomes its block's tensor as it is,
+/// with no copy to split them (the logits of a ViT-S/14 frame at 224 are ~32 MB).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireSignals {
-    /// Blocks.
-    pub blocks: usize,
     /// Heads per block.
     pub heads: usize,
     /// Tokens (CLS, registers, patches).
     pub tokens: usize,
-    /// Every block's attention logits `[L, H, N, N]`.
-    #[serde(with = "serde_bytes")]
-    pub logits: Vec<u8>,
-    /// Every block's column sums `[L, H, N]`.
-    #[serde(with = "serde_bytes")]
-    pub colsum: Vec<u8>,
+    /// Each block's attention logits `[H, N, N]`.
+    pub logits: Vec<ByteBuf>,
+    /// Each block's column sums `[H, N]`.
+    pub colsum: Vec<ByteBuf>,
 }
 
 /// What the engine says.
