@@ -44,13 +44,17 @@ pub struct SynthConfig {
     pub pan: bool,
 }
 
+/// Training clips per class unless asked otherwise: enough that the models `amflow train` makes
+/// by default learn the motion rather than the clips (see `amflow synth --train`).
+pub const DEFAULT_TRAIN_PER_CLASS: usize = 64;
+
 impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             seed: 0,
             frames: 8,
             size: 112,
-            train_per_class: 16,
+            train_per_class: DEFAULT_TRAIN_PER_CLASS,
             test_per_class: 6,
             pan: false,
         }
