@@ -29,7 +29,7 @@ pub struct SynthArgs {
     pub size: u32,
     /// Training clips per class. 64 by default (576 clips): on the tiny random backbone at
     /// `train`'s defaults, four times the 16 a class of earlier versions took the top-1 on 198
-    /// clips of an unseen seed from 41% to 65% over five training seeds (README, "Four times
+    /// clips of an unseen seed from 42% to 65% over ten training seeds (README, "Four times
     /// the clips"); ViT-S/14's demo checkpoint was trained on as many.
     #[arg(long, default_value_t = crate::synth::DEFAULT_TRAIN_PER_CLASS)]
     pub train: usize,
