@@ -18,7 +18,8 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f32
     from_bytes(&bytes).map_err(D::Error::custom)
 }
 
-fn to_bytes(values: &[f32]) -> Vec<u8> {
+/// `values` as `4·n` little-endian bytes (what [`serialize`] writes).
+pub(crate) fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 

@@ -55,7 +55,7 @@ async fn le_buffers<const D: usize>(tensors: Vec<Tensor<D>>) -> Result<Vec<ByteB
             let values = data
                 .try_into_vec::<f32>()
                 .map_err(|e| EngineError::Model(format!("{e:?}")))?;
-            values.iter().flat_map(|x| x.to_le_bytes()).collect()
+            crate::wire_floats::to_bytes(&values)
         };
         buffers.push(ByteBuf::from(bytes));
     }
