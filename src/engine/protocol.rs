@@ -149,7 +149,8 @@ pub enum Request {
 
 /// One frame's attention signals as they travel ([`crate::flow::FrameSignals`] read back),
 /// float32 little-endian bytes, a buffer per block: each becomes its block's tensor as it is,
-/// with no copy to split them (the logits of a ViT-S/14 frame at 224 are ~32 MB).
+/// with no copy to split them (the logits of a ViT-S/14 frame are ~19 MB at 224×224 and ~32 MB
+/// at the page's 224×294).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireSignals {
     /// Heads per block.
