@@ -446,6 +446,12 @@ impl AmflowApp {
 }
 
 impl eframe::App for AmflowApp {
+    /// The panels' colour: the canvas is cleared to it, and the panels themselves paint no
+    /// background ([`unfilled`]), so each frame fills the window once instead of twice.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         // After the first frame is on screen, before any maps: the maps' text then finds its
         // glyphs ready.
@@ -488,38 +494,43 @@ impl eframe::App for AmflowApp {
             self.maps.update(&self.engine, self.clip.current_pair());
             self.clip.maps_rate = self.maps.rate.per_second();
         }
-        egui::Panel::top("top").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                self.clip.open_controls(ui);
-                ui.heading("amflow — AM flow in image transformers");
-                ui.separator();
-                let colour = if self.compute.gpu {
-                    egui::Color32::from_rgb(120, 200, 120)
-                } else {
-                    egui::Color32::from_rgb(230, 180, 90)
-                };
-                ui.colored_label(colour, &self.compute.description);
+        egui::Panel::top("top")
+            .frame(unfilled(egui::Frame::side_top_panel(ui.style())))
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    self.clip.open_controls(ui);
+                    ui.heading("amflow — AM flow in image transformers");
+                    ui.separator();
+                    let colour = if self.compute.gpu {
+                        egui::Color32::from_rgb(120, 200, 120)
+                    } else {
+                        egui::Color32::from_rgb(230, 180, 90)
+                    };
+                    ui.colored_label(colour, &self.compute.description);
+                });
             });
-        });
         // The side panel takes at most 40% of a narrow window (800 px: the pair stays in view).
         let width = ui.available_width();
         egui::Panel::right("blocks")
+            .frame(unfilled(egui::Frame::side_top_panel(ui.style())))
             .resizable(true)
             .default_size(330.0f32.min(width * 0.4))
             .max_size((width * 0.4).max(200.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical().show(ui, |ui| self.side_ui(ui));
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                self.clip.ui(ui);
-                if matches!(self.state, State::Ready(_)) {
-                    ui.separator();
-                    self.maps.set_classifier(self.predict.model());
-                    self.maps.maps_ui(ui);
-                }
+        egui::CentralPanel::default()
+            .frame(unfilled(egui::Frame::central_panel(ui.style())))
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    self.clip.ui(ui);
+                    if matches!(self.state, State::Ready(_)) {
+                        ui.separator();
+                        self.maps.set_classifier(self.predict.model());
+                        self.maps.maps_ui(ui);
+                    }
+                });
             });
-        });
         let failure = match &self.state {
             State::Failed(e) => Some(e.to_string()),
             _ => None,
@@ -546,4 +557,13 @@ impl eframe::App for AmflowApp {
             self.mark("loading");
         }
     }
+}
+
+/// `frame` without its background fill: the window's background is the canvas's clear colour
+/// ([`eframe::App::clear_color`]), the panels' own colour. Where the browser draws the page on
+/// the CPU (no GPU for the canvas: a headless browser, a blocklisted GPU) a fill over the
+/// whole window is a large part of a frame's cost, and every frame drawn while a pair computes
+/// takes that CPU time from the model's workers (BENCHMARKS.md).
+fn unfilled(frame: egui::Frame) -> egui::Frame {
+    frame.fill(egui::Color32::TRANSPARENT)
 }
