@@ -5,7 +5,8 @@
 // slider), the one a user meets when stepping through a clip, with the same figures, when the
 // page drew during it (ms after the click) and which threads had the CPU meanwhile (Linux).
 // For BENCHMARKS.md; not a test (nothing here is asserted).
-// usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback
+// usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback; VIEWPORT=WxH
+// (1280x900); SLIDER_X, SLIDER_Y: where the second pair's click lands (90, 80)
 import { chromium } from 'playwright-core';
 import { EXECUTABLE, chromiumFlags } from './chromium.mjs';
 import fs from 'node:fs';
@@ -17,12 +18,13 @@ import { recordDrawnFrames } from './frames.mjs';
 const [url, runs = '1'] = process.argv.slice(2);
 const noWebgpu = process.env.NO_WEBGPU === '1';
 const FLAGS = chromiumFlags(noWebgpu);
+const [width, height] = (process.env.VIEWPORT || '1280x900').split('x').map(Number);
 
 for (let run = 0; run < Number(runs); run++) {
   const udd = fs.mkdtempSync(path.join(os.tmpdir(), 'amflow-bench-'));
   const ctx = await chromium.launchPersistentContext(udd, {
     executablePath: EXECUTABLE, headless: true, args: FLAGS,
-    viewport: { width: 1280, height: 900 },
+    viewport: { width, height },
   });
   const page = ctx.pages()[0] ?? await ctx.newPage();
   page.on('console', m => { if (m.type() === 'error') console.log(`[console.error] ${m.text()}`); });

@@ -28,7 +28,7 @@ await page.waitForTimeout(2000);
 const frames = () => page.evaluate(() => window.amflowFrames.length);
 const n0 = await frames(), cpu0 = snapshot(), t0 = Date.now();
 for (let i = 0; i < 12; i++) {
-  await page.mouse.move(600 + (i % 2) * 40, 500 + i);
+  await page.mouse.move(Math.round(width * 0.47) + (i % 2) * 40, Math.round(height * 0.55) + i);
   await page.waitForTimeout(500);
 }
 const n = (await frames()) - n0, cpu1 = snapshot(), ms = Date.now() - t0;
