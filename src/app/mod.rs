@@ -567,3 +567,63 @@ impl eframe::App for AmflowApp {
 fn unfilled(frame: egui::Frame) -> egui::Frame {
     frame.fill(egui::Color32::TRANSPARENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One frame of the app in a 1280×900 window, as egui lays it out (no painter): no shape
+    /// fills a quarter of the window or more with a colour, so the window is filled only by
+    /// the canvas's clear (each panel's background fill covered its whole area).
+    #[test]
+    fn a_frame_fills_no_large_area_over_the_clear() {
+        let ctx = egui::Context::default();
+        let cc = eframe::CreationContext::_new_kittest(ctx.clone());
+        let launch = Launch {
+            backend: Some(BackendKind::Cpu),
+            ..Launch::default()
+        };
+        let mut app = AmflowApp::new(&cc, launch);
+        let mut frame = eframe::Frame::_new_kittest();
+        let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1280.0, 900.0));
+        let input = || egui::RawInput {
+            screen_rect: Some(window),
+            ..Default::default()
+        };
+        // The second pass is the one a user sees: the first sizes the panels.
+        // No painter here: the textures the frames upload are dropped unapplied.
+        let mut first = ctx.run_ui(input(), |ui| eframe::App::ui(&mut app, ui, &mut frame));
+        first.textures_delta.clear();
+        let mut output = ctx.run_ui(input(), |ui| eframe::App::ui(&mut app, ui, &mut frame));
+        output.textures_delta.clear();
+        let mut fills = Vec::new();
+        for clipped in &output.shapes {
+            for r in filled_rects(&clipped.shape) {
+                let covered = r.intersect(clipped.clip_rect).intersect(window);
+                if covered.is_positive() {
+                    fills.push(covered.area());
+                }
+            }
+        }
+        assert!(
+            fills.len() > 3,
+            "the frame has {} filled rectangles: the app drew nothing to test",
+            fills.len()
+        );
+        let largest = fills.iter().copied().fold(0.0f32, f32::max);
+        assert!(
+            largest < 0.25 * window.area(),
+            "a filled rectangle of {largest} px² covers {:.0}% of the window",
+            100.0 * largest / window.area()
+        );
+    }
+
+    /// The rectangles `shape` fills with a colour, nested shapes included.
+    fn filled_rects(shape: &egui::Shape) -> Vec<egui::Rect> {
+        match shape {
+            egui::Shape::Vec(shapes) => shapes.iter().flat_map(filled_rects).collect(),
+            egui::Shape::Rect(r) if r.fill != egui::Color32::TRANSPARENT => vec![r.rect],
+            _ => Vec::new(),
+        }
+    }
+}
