@@ -154,9 +154,9 @@ mod web {
     use std::collections::HashMap;
     use std::rc::Rc;
 
-    use js_sys::{Array, Uint8Array};
-    use wasm_bindgen::JsCast;
+    use js_sys::{Array, Float32Array, Uint8Array};
     use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
     use web_sys::{ErrorEvent, MessageEvent, WorkerOptions};
 
     use super::super::EngineError;
@@ -225,6 +225,21 @@ mod web {
 
     type Current = Rc<RefCell<Option<(web_sys::Worker, Handlers)>>>;
 
+    /// A reply as the worker posts it: MessagePack bytes, or an array of the bytes and the
+    /// reply's bulk floats (`Float32Array`s, each copied once into this module's memory).
+    fn decode_reply(data: &JsValue) -> Result<Envelope<Reply>, EngineError> {
+        if !Array::is_array(data) {
+            return decode(&Uint8Array::new(data).to_vec());
+        }
+        let parts = Array::from(data);
+        let mut envelope: Envelope<Reply> = decode(&Uint8Array::new(&parts.get(0)).to_vec())?;
+        let bulk = (1..parts.length())
+            .map(|i| Float32Array::new(&parts.get(i)).to_vec())
+            .collect();
+        envelope.message.put_bulk(bulk)?;
+        Ok(envelope)
+    }
+
     /// Starts `script` as the current worker, its messages going to `state`.
     fn launch(
         script: &str,
@@ -251,8 +266,7 @@ mod web {
                 on_text(&text, name.as_deref(), &c, &s, &r);
                 return;
             }
-            let bytes = Uint8Array::new(&data).to_vec();
-            match decode::<Envelope<Reply>>(&bytes) {
+            match decode_reply(&data) {
                 Ok(Envelope { id, message }) => {
                     let (sink, message) = {
                         let mut state = s.borrow_mut();

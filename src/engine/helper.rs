@@ -1,92 +1,83 @@
 //! A pair's two backbone passes on two cores in the browser. WebAssembly without shared memory
 //! runs one thread per worker, so the page's CPU worker starts a helper: a second worker of its
 //! own module, holding the same backbone. For a pair with neither frame cached, the worker sends
-//! the second frame to the helper ([`Request::Signals`]), runs the first itself, and takes the
-//! helper's [`FrameSignals`] back as bytes ([`WireSignals`]); the flow is made from the two as
-//! for any pair ([`crate::flow::flows_between`]).
+//! the second frame to the helper ([`Request::Signals`]) and runs the first itself; the helper
+//! sends each block's signals back the moment the block is done ([`Reply::SignalsBlock`]), then
+//! the count ([`Reply::Signals`]), and the flow is made from the two frames' signals as for any
+//! pair ([`crate::flow::flows_between`]).
 //!
 //! ```text
-//! worker:  frame t   → backbone → signals ┐
-//! helper:  frame t+1 → backbone → signals ┴→ flows_between → maps
+//! worker:  frame t   → backbone ─────────────────────→ signals ┐
+//! helper:  frame t+1 → block 0 → block 1 → … → block L−1       │
+//!                      ↳ sent    ↳ sent       ↳ sent ──────────┴→ flows_between → maps
 //! ```
 //!
-//! The signals of a ViT-S/14 frame at 224 are `L·H·N²·4 ≈ 19 MB` of logits; their buffer is
-//! transferred between the workers, not copied by the browser.
+//! The signals of a ViT-S/14 frame at the page's 224×294 are `L·H·N²·4 ≈ 32 MB` of logits; a
+//! block's buffers are copied once out of the helper's memory, transferred, and copied once into
+//! the worker's ([`Reply::take_bulk`]). Sent block by block, all but the last block's are in the
+//! worker's queue before the helper's pass ends, instead of the whole frame being packed,
+//! posted and unpacked after it.
 
-use burn::tensor::{DType, Device, Tensor, TensorData};
-use serde_bytes::ByteBuf;
+use burn::tensor::{Device, Tensor, TensorData};
 
 use super::EngineError;
-use super::protocol::WireSignals;
-use crate::analysis::read_back_data;
+use super::protocol::WireBlock;
 use crate::flow::FrameSignals;
-use crate::model::weights::widen::f32_le;
 
-/// `signals` read back and packed: each block's logits `[H, N, N]` and column sums `[H, N]` as
-/// float32 little-endian bytes, one buffer per block, each written in one copy from what the
-/// backend hands back.
-pub async fn to_wire(signals: FrameSignals) -> Result<WireSignals, EngineError> {
-    // The queries and keys stay: the displacement flow asks for them when it is shown.
-    let FrameSignals { logits, colsum, .. } = signals;
-    let [_, heads, tokens, _] = logits.first().map_or([0; 4], |t| t.dims());
-    if logits.is_empty() || colsum.len() != logits.len() {
-        return Err(EngineError::Model(format!(
-            "{} blocks of logits and {} of column sums",
-            logits.len(),
-            colsum.len()
-        )));
-    }
-    Ok(WireSignals {
+/// Block `block`'s logits `[1, H, N, N]` and column sums `[1, H, N]` read back, as they travel.
+/// Synchronous: the helper runs on the CPU backend, whose tensors are on the host already.
+pub fn to_wire_block(
+    block: usize,
+    logits: Tensor<4>,
+    colsum: Tensor<3>,
+) -> Result<WireBlock, EngineError> {
+    let [_, heads, tokens, _] = logits.dims();
+    Ok(WireBlock {
+        block,
         heads,
         tokens,
-        logits: le_buffers(logits).await?,
-        colsum: le_buffers(colsum).await?,
+        logits: host_floats(logits)?,
+        colsum: host_floats(colsum)?,
     })
 }
 
-/// Each tensor's values as float32 little-endian bytes.
-async fn le_buffers<const D: usize>(tensors: Vec<Tensor<D>>) -> Result<Vec<ByteBuf>, EngineError> {
-    let mut buffers = Vec::with_capacity(tensors.len());
-    for t in tensors {
-        let data = read_back_data(t).await.map_err(EngineError::model)?;
-        let bytes = if cfg!(target_endian = "little") {
-            data.as_bytes().to_vec()
-        } else {
-            let values = data
-                .try_into_vec::<f32>()
-                .map_err(|e| EngineError::Model(format!("{e:?}")))?;
-            crate::wire_floats::to_bytes(&values)
-        };
-        buffers.push(ByteBuf::from(bytes));
-    }
-    Ok(buffers)
+/// `t`'s values, its buffer taken as it is where the backend can hand it over.
+fn host_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, EngineError> {
+    t.try_into_data()
+        .map_err(|e| EngineError::Model(format!("{e:?}")))?
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .map_err(|e| EngineError::Model(format!("{e:?}")))
 }
 
-/// The signals `wire` carries, as tensors on `device`; an error when a block's bytes do not
-/// fill its shape.
-pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, EngineError> {
-    let WireSignals {
-        heads,
-        tokens,
-        logits,
-        colsum,
-    } = wire;
-    if logits.is_empty() || logits.len() != colsum.len() || heads * tokens == 0 {
+/// The frame's signals made of the `count` blocks the helper said it sent, as tensors on
+/// `device`; an error when a block is missing or repeated, or its values do not fill its shape.
+pub fn from_wire(
+    mut blocks: Vec<WireBlock>,
+    count: usize,
+    device: &Device,
+) -> Result<FrameSignals, EngineError> {
+    blocks.sort_by_key(|b| b.block);
+    let indices: Vec<usize> = blocks.iter().map(|b| b.block).collect();
+    if count == 0 || indices != (0..count).collect::<Vec<_>>() {
         return Err(EngineError::Model(format!(
-            "a frame's signals of {} blocks of logits, {} of column sums, {heads} heads and \
-             {tokens} tokens",
-            logits.len(),
-            colsum.len()
+            "a frame's signals of {count} blocks arrived as blocks {indices:?}"
         )));
     }
-    let logits = logits
-        .into_iter()
-        .map(|b| block_tensor(b, [1, heads, tokens, tokens], device))
-        .collect::<Result<_, _>>()?;
-    let colsum = colsum
-        .into_iter()
-        .map(|b| block_tensor(b, [1, heads, tokens], device))
-        .collect::<Result<_, _>>()?;
+    let (heads, tokens) = (blocks[0].heads, blocks[0].tokens);
+    let mut logits = Vec::with_capacity(count);
+    let mut colsum = Vec::with_capacity(count);
+    for b in blocks {
+        if (b.heads, b.tokens) != (heads, tokens) || heads * tokens == 0 {
+            return Err(EngineError::Model(format!(
+                "block {} of a frame's signals has {} heads and {} tokens, block 0 {heads} and \
+                 {tokens}",
+                b.block, b.heads, b.tokens
+            )));
+        }
+        logits.push(block_tensor(b.logits, [1, heads, tokens, tokens], device)?);
+        colsum.push(block_tensor(b.colsum, [1, heads, tokens], device)?);
+    }
     Ok(FrameSignals {
         logits,
         colsum,
@@ -94,26 +85,21 @@ pub fn from_wire(wire: WireSignals, device: &Device) -> Result<FrameSignals, Eng
     })
 }
 
-/// One block's float32 little-endian `bytes` as a tensor of `shape`, the bytes kept as they
-/// are where the machine is little-endian.
+/// One block's `values` as a tensor of `shape`, the vector kept as it is.
 fn block_tensor<const D: usize>(
-    bytes: ByteBuf,
+    values: Vec<f32>,
     shape: [usize; D],
     device: &Device,
 ) -> Result<Tensor<D>, EngineError> {
-    let expected = shape.iter().product::<usize>() * 4;
-    if bytes.len() != expected {
+    let expected = shape.iter().product::<usize>();
+    if values.len() != expected {
         return Err(EngineError::Model(format!(
-            "a block's signals of shape {shape:?} cannot be made of {} bytes (expected {expected})",
-            bytes.len()
+            "a block's signals of shape {shape:?} cannot be made of {} values (expected \
+             {expected})",
+            values.len()
         )));
     }
-    let data = if cfg!(target_endian = "little") {
-        TensorData::from_bytes_vec(bytes.into_vec(), shape, DType::F32)
-    } else {
-        TensorData::new(f32_le(&bytes), shape)
-    };
-    Ok(Tensor::from_data(data, device))
+    Ok(Tensor::from_data(TensorData::new(values, shape), device))
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "cpu"))]
@@ -175,28 +161,35 @@ mod web {
 
         /// Sends `frame` (as the backbone takes it) to the helper now; the future is its
         /// signals on `device`, or `None` (reported on the console) when the helper failed.
+        /// The helper's blocks wait in this worker's queue while it runs its own frame.
         pub fn signals(
             &self,
             frame: &Frame,
             device: &Device,
         ) -> impl Future<Output = Option<FrameSignals>> + use<> {
-            let (tx, rx) = async_channel::bounded(1);
+            let (tx, rx) = async_channel::unbounded();
             self.engine.request_with(
                 Request::Signals {
                     frame: WireFrame::from(frame),
                 },
                 move |reply| {
-                    if reply.is_final() {
-                        let _ = tx.try_send(reply);
-                    }
+                    let _ = tx.try_send(reply);
                 },
             );
             let device = device.clone();
             async move {
-                let result = match rx.recv().await {
-                    Ok(Reply::Signals(Ok(wire))) => super::from_wire(wire, &device),
-                    Ok(other) => Err(other.unexpected("Signals")),
-                    Err(_) => Err(EngineError::Engine("the helper worker is gone".into())),
+                let mut blocks = Vec::new();
+                let result = loop {
+                    match rx.recv().await {
+                        Ok(Reply::SignalsBlock(block)) => blocks.push(block),
+                        Ok(Reply::Signals(Ok(count))) => {
+                            break super::from_wire(std::mem::take(&mut blocks), count, &device);
+                        }
+                        Ok(other) => break Err(other.unexpected("Signals")),
+                        Err(_) => {
+                            break Err(EngineError::Engine("the helper worker is gone".into()));
+                        }
+                    }
                 };
                 result
                     .inspect_err(|e| {
@@ -216,15 +209,32 @@ mod tests {
     use super::*;
     use crate::analysis::PairAnalysis;
     use crate::engine::block_on;
-    use crate::engine::protocol::Reply;
-    use crate::flow::{FrameCache, frame_signals};
+    use crate::engine::protocol::{Envelope, Reply, decode, encode};
+    use crate::flow::{FrameCache, frame_signals_each};
     use crate::model::Dinov2;
     use crate::test_support::{max_error, tiny_dinov2_dir};
     use crate::video::Frame;
 
-    /// The split the page's CPU worker makes: the second frame's signals computed "elsewhere"
-    /// (here: on this thread, then through the wire's bytes) give the same pair as the pair
-    /// computed whole, and the elsewhere pass is the one used.
+    /// `reply` as it crosses between the page's workers: its bulk floats taken out, the rest
+    /// through MessagePack, the floats put back.
+    fn across(reply: Reply) -> Reply {
+        let mut reply = reply;
+        let bulk = reply.take_bulk();
+        let bytes = encode(&Envelope {
+            id: 7,
+            message: reply,
+        })
+        .expect("encoded");
+        let mut back: Envelope<Reply> = decode(&bytes).expect("decoded");
+        back.message
+            .put_bulk(bulk)
+            .expect("the floats fit the reply");
+        back.message
+    }
+
+    /// The split the page's CPU worker makes: the second frame's blocks computed "elsewhere"
+    /// (here: on this thread, each through the wire as the helper sends it) give the same pair
+    /// as the pair computed whole, and the elsewhere pass is the one used.
     #[test]
     fn a_pair_split_over_the_wire_matches_the_pair_computed_whole() {
         let device = Device::flex();
@@ -243,15 +253,25 @@ mod tests {
                 crate::video::preprocess::normalise(std::slice::from_ref(frame)),
                 &device,
             );
-            let signals = frame_signals(&backbone, pixels).expect("signals");
-            let wire = block_on(to_wire(signals)).expect("to the wire");
-            // Through MessagePack as between the page's workers.
-            let bytes =
-                crate::engine::protocol::encode(&Reply::Signals(Ok(wire))).expect("encoded");
-            let Ok(Reply::Signals(Ok(wire))) = crate::engine::protocol::decode(&bytes) else {
-                panic!("the signals did not decode as signals");
-            };
-            let back = from_wire(wire, &device).expect("from the wire");
+            let mut replies = Vec::new();
+            frame_signals_each(&backbone, pixels, |i, logits, colsum| {
+                let wire = to_wire_block(i, logits, colsum).expect("to the wire");
+                replies.push(across(Reply::SignalsBlock(wire)));
+            })
+            .expect("signals");
+            assert!(
+                replies.iter().all(|r| !r.is_final()),
+                "a block does not end the request"
+            );
+            let blocks: Vec<WireBlock> = replies
+                .into_iter()
+                .map(|r| match r {
+                    Reply::SignalsBlock(b) => b,
+                    other => panic!("{other:?} came back as a block"),
+                })
+                .collect();
+            let count = blocks.len();
+            let back = from_wire(blocks, count, &device).expect("from the wire");
             Some(std::future::ready(Some(back)))
         };
         let split = block_on(PairAnalysis::run_cached_with(
@@ -280,26 +300,65 @@ mod tests {
         }
     }
 
-    /// Bytes that do not fill the shape they claim are refused.
+    fn block(i: usize, heads: usize, tokens: usize) -> WireBlock {
+        WireBlock {
+            block: i,
+            heads,
+            tokens,
+            logits: (0..heads * tokens * tokens).map(|v| v as f32).collect(),
+            colsum: vec![1.5; heads * tokens],
+        }
+    }
+
+    /// A block's floats cross beside the message and come back bit for bit; a reply given the
+    /// wrong number of buffers is refused.
     #[test]
-    fn torn_signals_are_refused() {
+    fn a_block_crosses_with_its_floats_beside_the_message() {
+        let sent = block(3, 2, 3);
+        match across(Reply::SignalsBlock(sent.clone())) {
+            Reply::SignalsBlock(got) => assert_eq!(got, sent),
+            other => panic!("{other:?}"),
+        }
+        let mut reply = Reply::SignalsBlock(sent);
+        let bulk = reply.take_bulk();
+        assert_eq!(bulk.len(), 2);
+        match &reply {
+            Reply::SignalsBlock(b) => assert!(b.logits.is_empty() && b.colsum.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        assert!(reply.put_bulk(bulk[..1].to_vec()).is_err());
+        assert!(Reply::Fetched.put_bulk(bulk).is_err());
+        assert!(Reply::Fetched.take_bulk().is_empty());
+    }
+
+    /// Blocks out of order are put in order; a missing, repeated or torn block, or blocks of
+    /// different shapes, are refused.
+    #[test]
+    fn a_frame_is_made_of_every_block_once() {
         let device = Device::flex();
-        let block = |bytes: usize| ByteBuf::from(vec![0; bytes]);
-        let wire = WireSignals {
-            heads: 1,
-            tokens: 2,
-            logits: vec![block(4 * 4), block(4 * 4)],
-            colsum: vec![block(2 * 4), block(2 * 4)],
-        };
-        assert!(from_wire(wire.clone(), &device).is_ok());
-        let mut torn = wire.clone();
-        torn.logits[1].pop();
-        assert!(from_wire(torn, &device).is_err());
-        let mut short = wire.clone();
-        short.colsum[0].truncate(4);
-        assert!(from_wire(short, &device).is_err());
-        let mut missing = wire;
-        missing.colsum.pop();
-        assert!(from_wire(missing, &device).is_err());
+        let good = || vec![block(1, 1, 2), block(0, 1, 2)];
+        let signals = from_wire(good(), 2, &device).expect("two blocks out of order");
+        assert_eq!(signals.logits.len(), 2);
+        let first = signals.logits[0]
+            .clone()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(first, vec![0.0, 1.0, 2.0, 3.0], "block 0 first");
+        assert!(from_wire(good(), 3, &device).is_err(), "a block missing");
+        assert!(from_wire(good(), 0, &device).is_err(), "no blocks");
+        let repeated = vec![block(0, 1, 2), block(0, 1, 2)];
+        assert!(from_wire(repeated, 2, &device).is_err(), "block 0 twice");
+        let mut torn = good();
+        torn[0].logits.pop();
+        assert!(from_wire(torn, 2, &device).is_err(), "torn logits");
+        let mut short = good();
+        short[1].colsum.truncate(1);
+        assert!(from_wire(short, 2, &device).is_err(), "torn column sums");
+        let mixed = vec![block(0, 1, 2), block(1, 2, 2)];
+        assert!(
+            from_wire(mixed, 2, &device).is_err(),
+            "blocks of different shapes"
+        );
     }
 }

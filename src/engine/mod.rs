@@ -42,7 +42,7 @@ pub use client::{Engine, Replies};
 pub use error::EngineError;
 pub use protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, PairWork, Reply,
-    Request, WireFrame, WireSignals,
+    Request, WireBlock, WireFrame,
 };
 #[cfg(feature = "model")]
 pub use service::Service;

@@ -2,14 +2,14 @@
 //! the engine's thread natively and, encoded as MessagePack ([`encode`], [`decode`]), over
 //! `postMessage` to the page's Web Worker, each in an [`Envelope`] with the request's number.
 //!
-//! A request gets any number of [`Reply::Progress`] / [`Reply::Fetched`] and then exactly one
-//! final reply ([`Reply::is_final`]).
+//! A request gets any number of [`Reply::Progress`] / [`Reply::Fetched`] (and, from a helper,
+//! [`Reply::SignalsBlock`]) and then exactly one final reply ([`Reply::is_final`]). A reply's
+//! bulk floats ([`Reply::take_bulk`]) cross `postMessage` beside its MessagePack bytes.
 
 use super::EngineError;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use serde_bytes::ByteBuf;
 
 use crate::analysis::{PairAnalysis, PairData};
 use crate::classifier::ClassifierConfig;
@@ -147,20 +147,25 @@ pub enum Request {
     },
 }
 
-/// One frame's attention signals as they travel ([`crate::flow::FrameSignals`] read back),
-/// float32 little-endian bytes, a buffer per block: each becomes its block's tensor as it is,
-/// with no copy to split them (the logits of a ViT-S/14 frame are ~19 MB at 224×224 and ~32 MB
-/// at the page's 224×294).
+/// One block of a frame's attention signals as it travels ([`crate::flow::FrameSignals`]'s
+/// block `block`, read back): the helper sends each block the moment it is done. Between the
+/// page's workers the two float buffers cross `postMessage` as transferred buffers beside the
+/// encoded message ([`Reply::take_bulk`]), not inside it: a ViT-S/14 block at the page's 224×294
+/// is ~2.7 MB of logits, a frame ~32 MB.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireSignals {
-    /// Heads per block.
+pub struct WireBlock {
+    /// The block's index.
+    pub block: usize,
+    /// Heads.
     pub heads: usize,
     /// Tokens (CLS, registers, patches).
     pub tokens: usize,
-    /// Each block's attention logits `[H, N, N]`.
-    pub logits: Vec<ByteBuf>,
-    /// Each block's column sums `[H, N]`.
-    pub colsum: Vec<ByteBuf>,
+    /// Attention logits `[H, N, N]`.
+    #[serde(with = "crate::wire_floats")]
+    pub logits: Vec<f32>,
+    /// Column sums `[H, N]`.
+    #[serde(with = "crate::wire_floats")]
+    pub colsum: Vec<f32>,
 }
 
 /// What the engine says.
@@ -194,8 +199,10 @@ pub enum Reply {
     AlignedFlows(Result<Vec<(usize, PatchFlow)>, EngineError>),
     /// Every block's displacement flow at the patch tokens, `[P, 2H]`.
     Displacements(Result<Vec<PatchFlow>, EngineError>),
-    /// A frame's attention signals.
-    Signals(Result<WireSignals, EngineError>),
+    /// One block of a frame's attention signals, sent as soon as the block is done (not final).
+    SignalsBlock(WireBlock),
+    /// A frame's attention signals are all sent: the number of blocks.
+    Signals(Result<usize, EngineError>),
     /// The request could not be carried out at all (the engine is gone, or a message could not
     /// be encoded).
     Failed(EngineError),
@@ -204,7 +211,45 @@ pub enum Reply {
 impl Reply {
     /// Whether this ends its request.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Self::Progress { .. } | Self::Fetched)
+        !matches!(
+            self,
+            Self::Progress { .. } | Self::Fetched | Self::SignalsBlock(_)
+        )
+    }
+
+    /// Takes out the large float buffers this reply carries (a signals block's logits and column
+    /// sums), leaving empty ones in their place: between the page's workers they travel as
+    /// transferred buffers beside the encoded reply, copied once on each side, instead of
+    /// through MessagePack. [`Reply::put_bulk`] puts them back.
+    pub fn take_bulk(&mut self) -> Vec<Vec<f32>> {
+        match self {
+            Self::SignalsBlock(block) => vec![
+                std::mem::take(&mut block.logits),
+                std::mem::take(&mut block.colsum),
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Puts back the buffers [`Reply::take_bulk`] took; an error when their count is not what
+    /// this reply carries.
+    pub fn put_bulk(&mut self, bulk: Vec<Vec<f32>>) -> Result<(), EngineError> {
+        let expected = match self {
+            Self::SignalsBlock(_) => 2,
+            _ => 0,
+        };
+        if bulk.len() != expected {
+            return Err(EngineError::Engine(format!(
+                "a message from the engine came with {} buffers beside it, not {expected}",
+                bulk.len()
+            )));
+        }
+        if let Self::SignalsBlock(block) = self {
+            let [logits, colsum]: [Vec<f32>; 2] = bulk.try_into().unwrap_or_default();
+            block.logits = logits;
+            block.colsum = colsum;
+        }
+        Ok(())
     }
 
     /// What to tell the user when this came where `expected` was awaited: the engine's own
@@ -221,6 +266,7 @@ impl Reply {
             Self::Classified(_) => "Classified",
             Self::AlignedFlows(_) => "AlignedFlows",
             Self::Displacements(_) => "Displacements",
+            Self::SignalsBlock(_) => "SignalsBlock",
             Self::Signals(_) => "Signals",
         };
         EngineError::Unexpected {

@@ -10,11 +10,11 @@ use super::EngineError;
 use super::load;
 use super::protocol::{
     AnalysedPair, BackboneInfo, BackboneSource, CheckpointSource, ClassifierInfo, PairWork, Reply,
-    Request, WireFrame, WireSignals,
+    Request, WireFrame,
 };
 use crate::analysis::{PairAnalysis, PairData, PairDisplacement, read_back};
 use crate::classifier::AmClassifier;
-use crate::flow::{FrameCache, frame_signals};
+use crate::flow::{FrameCache, frame_signals_each};
 use crate::maps::PatchFlow;
 use crate::model::Dinov2;
 use crate::video::Frame;
@@ -85,7 +85,7 @@ impl Service {
             Request::Displacement { frames, size } => {
                 Reply::Displacements(self.displacement(frames, size).await)
             }
-            Request::Signals { frame } => Reply::Signals(self.signals(frame).await),
+            Request::Signals { frame } => Reply::Signals(self.signals(frame, emit)),
         };
         emit(reply);
     }
@@ -141,17 +141,35 @@ impl Service {
         }
     }
 
-    /// One frame's signals, the frame as the backbone takes it: what a helper does.
-    async fn signals(&self, frame: WireFrame) -> Result<WireSignals, EngineError> {
+    /// One frame's signals, the frame as the backbone takes it: what a helper does. Each block
+    /// goes to `emit` the moment it is done ([`Reply::SignalsBlock`]); the result is the number
+    /// of blocks sent.
+    fn signals(&self, frame: WireFrame, emit: &mut dyn FnMut(Reply)) -> Result<usize, EngineError> {
         let (backbone, _) = self.backbone()?;
-        let device = self.device.clone();
         let frame = frame.into_frame()?;
         let pixels = Tensor::<4>::from_data(
             crate::video::preprocess::normalise(std::slice::from_ref(&frame)),
-            &device,
+            &self.device,
         ); // [1, 3, H, W]
-        let signals = frame_signals(&backbone, pixels).map_err(EngineError::model)?;
-        super::helper::to_wire(signals).await
+        let mut sent = 0;
+        let mut failed = None;
+        frame_signals_each(&backbone, pixels, |block, logits, colsum| {
+            if failed.is_some() {
+                return;
+            }
+            match super::helper::to_wire_block(block, logits, colsum) {
+                Ok(wire) => {
+                    emit(Reply::SignalsBlock(wire));
+                    sent += 1;
+                }
+                Err(e) => failed = Some(e),
+            }
+        })
+        .map_err(EngineError::model)?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(sent),
+        }
     }
 
     /// Every block's displacement flow of a pair, read back in one piece. Its frames' passes

@@ -7,7 +7,7 @@
 //! buffers transferred rather than copied.
 
 use burn::tensor::Device;
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Float32Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -19,11 +19,27 @@ fn report(message: &str) {
     web_sys::console::error_1(&format!("amflow worker: {message}").into());
 }
 
-fn post(scope: &DedicatedWorkerGlobalScope, id: u64, message: Reply) {
+/// Posts `message`: its MessagePack bytes, or, when it carries bulk floats
+/// ([`Reply::take_bulk`]), an array of the bytes and one `Float32Array` per buffer; every
+/// buffer is transferred, not copied again.
+fn post(scope: &DedicatedWorkerGlobalScope, id: u64, mut message: Reply) {
+    let bulk = message.take_bulk();
     match encode(&Envelope { id, message }) {
         Ok(bytes) => {
             let array = Uint8Array::from(bytes.as_slice());
-            if let Err(e) = scope.post_message_with_transfer(&array, &Array::of1(&array.buffer())) {
+            let transfer = Array::of1(&array.buffer());
+            let posted = if bulk.is_empty() {
+                scope.post_message_with_transfer(&array, &transfer)
+            } else {
+                let parts = Array::of1(&array);
+                for floats in &bulk {
+                    let floats = Float32Array::from(floats.as_slice());
+                    transfer.push(&floats.buffer());
+                    parts.push(&floats);
+                }
+                scope.post_message_with_transfer(&parts, &transfer)
+            };
+            if let Err(e) = posted {
                 report(&crate::video::web::js_message(e));
             }
         }

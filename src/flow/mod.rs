@@ -29,6 +29,7 @@ pub use kernel::{FlowKernel, Fused, TensorOps};
 pub use signed::signed_flow;
 pub use stream::{
     FrameCache, FrameSignals, flows_between, frame_key, frame_queries_keys, frame_signals,
+    frame_signals_each,
 };
 pub use vanilla::{broadcast_heads, clip_vanilla_flow, column_sums, vanilla_flow};
 

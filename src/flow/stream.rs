@@ -23,7 +23,7 @@ use burn::tensor::Tensor;
 
 use super::displacement::QueriesKeys;
 use super::{FlowKernel, PairFlows, column_sums};
-use crate::model::{Capture, Dinov2, Dinov2Output, InputError};
+use crate::model::{BlockOutput, Capture, Dinov2, Dinov2Output, InputError};
 
 /// One frame's attention signals, every block, on the device.
 #[derive(Debug, Clone)]
@@ -39,24 +39,64 @@ pub struct FrameSignals {
 }
 
 /// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps what its pairs
-/// need.
+/// need. Each block's probabilities `[1, H, N, N]` are summed into its column sums as soon as the
+/// block is done and dropped, so a frame holds one block's probabilities at a time instead of
+/// every block's (~32 MB for ViT-S/14 at 224×294).
 pub fn frame_signals(backbone: &Dinov2, pixels: Tensor<4>) -> Result<FrameSignals, InputError> {
-    let capture = Capture {
-        logits: true,
-        probs: true,
-        queries_keys: true,
-        ..Capture::default()
-    };
-    let out = one_frame(backbone, pixels, capture)?;
-    let colsum = out.probs.into_iter().map(column_sums).collect();
-    Ok(FrameSignals {
-        logits: out.logits,
-        colsum,
+    let blocks = backbone.blocks.len();
+    let mut signals = FrameSignals {
+        logits: Vec::with_capacity(blocks),
+        colsum: Vec::with_capacity(blocks),
         queries_keys: Some(QueriesKeys {
-            query: out.query,
-            key: out.key,
+            query: Vec::with_capacity(blocks),
+            key: Vec::with_capacity(blocks),
         }),
+    };
+    each_block(backbone, pixels, |_, out| {
+        signals.logits.push(out.logits);
+        signals.colsum.push(column_sums(out.probs));
+        if let Some(qk) = &mut signals.queries_keys {
+            qk.query.push(out.query);
+            qk.key.push(out.key);
+        }
+    })?;
+    Ok(signals)
+}
+
+/// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]`, handing each block's
+/// attention logits `[1, H, N, N]` and column sums `[1, H, N]` to `each(i, logits, colsum)` as
+/// soon as block `i` is done, before block `i + 1` runs, and keeping nothing: what the web page's
+/// helper worker sends on while it computes the next block. The same values as
+/// [`frame_signals`]'s `logits[i]` and `colsum[i]`.
+pub fn frame_signals_each(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+    mut each: impl FnMut(usize, Tensor<4>, Tensor<3>),
+) -> Result<(), InputError> {
+    each_block(backbone, pixels, |i, out| {
+        each(i, out.logits, column_sums(out.probs))
     })
+}
+
+/// The backbone on one frame's `pixels` `[1, 3, H, W]`, each block's output handed to `each`
+/// as soon as the block is done (its tokens go on to the next block); another batch size is
+/// refused.
+fn each_block(
+    backbone: &Dinov2,
+    pixels: Tensor<4>,
+    mut each: impl FnMut(usize, BlockOutput),
+) -> Result<(), InputError> {
+    let found = pixels.dims()[0];
+    if found != 1 {
+        return Err(InputError::Batch { found, expected: 1 });
+    }
+    let mut z = backbone.embed(pixels)?; // [1, N, D]
+    for (i, block) in backbone.blocks.iter().enumerate() {
+        let out = block.forward(z);
+        z = out.tokens.clone();
+        each(i, out);
+    }
+    Ok(())
 }
 
 /// Runs the backbone on one frame's normalised `pixels` `[1, 3, H, W]` and keeps every block's
