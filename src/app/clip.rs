@@ -66,10 +66,12 @@ impl Reader {
                 let clip = clip.clone();
                 super::background::run(&ctx, async move { clip.frames(&indices) })
             }
+            // Frames held in memory are copied at once: the answer is there when asked for.
             #[cfg(target_arch = "wasm32")]
             Reader::Memory(clip) => {
-                let clip = clip.clone();
-                super::background::run(&ctx, async move { clip.frames(&indices) })
+                let (tx, rx) = std::sync::mpsc::channel();
+                let _ = tx.send(clip.frames(&indices));
+                rx
             }
             #[cfg(target_arch = "wasm32")]
             Reader::Web(clip) => {
@@ -225,6 +227,8 @@ impl ClipPanel {
             crate::video::sampling::SegmentPick::Middle,
             &mut rng,
         );
+        // A clip in memory answers at once, with no repaint of its own: the next frame takes it.
+        ctx.request_repaint();
         Some(match indices {
             Ok(indices) => reader.request(indices, ctx.clone()),
             Err(e) => {
@@ -418,6 +422,23 @@ impl ClipPanel {
                 Err(e) => self.error = Some(e.into()),
             }
         }
+        self.poll_pair(ctx);
+    }
+
+    /// Asks for the pair `(t, t+k)` when it is not the one shown or coming, and shows it once
+    /// decoded: in the same call where the reader answers at once (a clip held in memory), so
+    /// that a moved slider shows its pair, and the maps are asked for, in the frame that moved
+    /// it.
+    fn poll_pair(&mut self, ctx: &egui::Context) {
+        if let Some(reader) = &self.reader {
+            let frames = reader.info().frames;
+            let wanted = (self.t, self.k);
+            if self.pending.is_none() && self.shown != Some(wanted) && frames >= 2 {
+                let u = (self.t + self.k).min(frames - 1);
+                let rx = reader.request(vec![self.t, u], ctx.clone());
+                self.pending = Some((rx, wanted));
+            }
+        }
         if let Some((rx, pair)) = &self.pending
             && let Ok(result) = rx.try_recv()
         {
@@ -436,14 +457,6 @@ impl ClipPanel {
                 }
                 Err(e) => self.error = Some(e.into()),
             }
-        }
-        let Some(reader) = &self.reader else { return };
-        let frames = reader.info().frames;
-        let wanted = (self.t, self.k);
-        if self.pending.is_none() && self.shown != Some(wanted) && frames >= 2 {
-            let u = (self.t + self.k).min(frames - 1);
-            let rx = reader.request(vec![self.t, u], ctx.clone());
-            self.pending = Some((rx, wanted));
         }
     }
 
@@ -588,6 +601,7 @@ impl ClipPanel {
                     ui.label(format!("{time:.2} s"));
                 });
                 self.t = self.t.min(frames.saturating_sub(1 + self.k));
+                self.poll_pair(ui.ctx());
             }
         }
         if let Some(error) = &self.error {

@@ -525,6 +525,8 @@ impl eframe::App for AmflowApp {
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     self.clip.ui(ui);
                     if matches!(self.state, State::Ready(_)) {
+                        // A pair the clip's slider brought in this frame is asked for now.
+                        self.maps.update(&self.engine, self.clip.current_pair());
                         ui.separator();
                         self.maps.set_classifier(self.predict.model());
                         self.maps.maps_ui(ui);
