@@ -2,8 +2,9 @@
 // bytes fetched before the first frame, first frame, the default weights fetched, the first
 // pair's maps on screen, the pair's time and the longest main-thread task while it computed;
 // then a second pair that shares no frame with the first (a click far along the "frame t"
-// slider), the one a user meets when stepping through a clip, with the same figures, when the
-// page drew during it (ms after the click) and which threads had the CPU meanwhile (Linux).
+// slider), the one a user meets when stepping through a clip, with the same figures, the time
+// from the click to its maps on screen, when the page drew during it (ms after the click) and
+// which threads had the CPU meanwhile (Linux).
 // For BENCHMARKS.md; not a test (nothing here is asserted).
 // usage: node bench-page.mjs <url> [runs]     env NO_WEBGPU=1: the CPU fallback; VIEWPORT=WxH
 // (1280x900); SLIDER_X, SLIDER_Y: where the second pair's click lands (90, 80)
@@ -48,11 +49,22 @@ for (let run = 0; run < Number(runs); run++) {
   const said = await page.evaluate(() => ({ ...document.body.dataset }));
   // The second pair: frame t near the slider's far end (the demo clip: t ≈ 31).
   await page.waitForTimeout(1000);
+  // When the maps of the next pair are on screen (the page sets data-amflow-maps-ms then).
+  await page.evaluate(() => {
+    const before = document.body.dataset.amflowMapsMs;
+    new MutationObserver((_, observer) => {
+      if (document.body.dataset.amflowMapsMs !== before) {
+        window.amflowNextMapsAt = performance.now();
+        observer.disconnect();
+      }
+    }).observe(document.body, { attributes: true, attributeFilter: ['data-amflow-maps-ms'] });
+  });
   const clickAt = await page.evaluate(() => performance.now());
   const cpu0 = snapshot(), wall0 = Date.now();
   await page.mouse.click(Number(process.env.SLIDER_X || 90), Number(process.env.SLIDER_Y || 80));
   await page.waitForFunction(b => document.body.dataset.amflow === 'maps-ready' && document.body.dataset.amflowMapsMs !== b, said.amflowMapsMs, { timeout: 600000, polling: 100 });
   const threads = busiest(cpu0, snapshot(), Date.now() - wall0);
+  const clickToMaps = await page.evaluate(t => Math.round(window.amflowNextMapsAt - t), clickAt);
   const frames = await page.evaluate(t => { const f = window.amflowFrames.filter(x => x >= t); return [f.length, performance.now() - t, f.map(x => Math.round(x - t))]; }, clickAt);
   await page.waitForTimeout(500);
   const second = await page.evaluate(() => ({ ...document.body.dataset }));
@@ -65,6 +77,7 @@ for (let run = 0; run < Number(runs); run++) {
     pair_ms: Number(said.amflowMapsMs), pair_model_ms: Number(said.amflowPairModelMs), longest_task_ms: Number(said.amflowLongestTaskMs),
     helper: said.amflowPairHelper,
     second_pair_ms: Number(second.amflowMapsMs), second_pair_model_ms: Number(second.amflowPairModelMs),
+    second_click_to_maps_ms: clickToMaps,
     second_longest_task_ms: Number(second.amflowLongestTaskMs), second_helper: second.amflowPairHelper,
     second_pair_frames_per_s: +(frames[0] / frames[1] * 1000).toFixed(1), second_pair_frames_at_ms: frames[2],
     second_pair_threads: threads, wasm,

@@ -13,5 +13,7 @@ export function chromiumFlags(noWebgpu) {
     '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--disable-default-apps', '--disable-extensions', '--no-default-browser-check',
     '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+    // Flags for an experiment (e.g. V8's through --js-flags=...), space-separated.
+    ...(process.env.EXTRA_FLAGS ? process.env.EXTRA_FLAGS.split(' ') : []),
   ];
 }
