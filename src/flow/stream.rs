@@ -23,7 +23,7 @@ use burn::tensor::Tensor;
 
 use super::displacement::QueriesKeys;
 use super::{FlowKernel, PairFlows, column_sums};
-use crate::model::{BlockOutput, Capture, Dinov2, Dinov2Output, InputError};
+use crate::model::{BlockOutput, Capture, Dinov2, InputError};
 
 /// One frame's attention signals, every block, on the device.
 #[derive(Debug, Clone)]
@@ -79,23 +79,14 @@ pub fn frame_signals_each(
 }
 
 /// The backbone on one frame's `pixels` `[1, 3, H, W]`, each block's output handed to `each`
-/// as soon as the block is done (its tokens go on to the next block); another batch size is
-/// refused.
+/// as soon as the block is done ([`Dinov2::forward_blocks`]); another batch size is refused.
 fn each_block(
     backbone: &Dinov2,
     pixels: Tensor<4>,
-    mut each: impl FnMut(usize, BlockOutput),
+    each: impl FnMut(usize, BlockOutput),
 ) -> Result<(), InputError> {
-    let found = pixels.dims()[0];
-    if found != 1 {
-        return Err(InputError::Batch { found, expected: 1 });
-    }
-    let mut z = backbone.embed(pixels)?; // [1, N, D]
-    for (i, block) in backbone.blocks.iter().enumerate() {
-        let out = block.forward(z);
-        z = out.tokens.clone();
-        each(i, out);
-    }
+    let z = backbone.embed(one_frame(pixels)?)?; // [1, N, D]
+    backbone.forward_blocks(z, each);
     Ok(())
 }
 
@@ -106,22 +97,17 @@ pub fn frame_queries_keys(backbone: &Dinov2, pixels: Tensor<4>) -> Result<Querie
         queries_keys: true,
         ..Capture::default()
     };
-    let out = one_frame(backbone, pixels, capture)?;
+    let out = backbone.forward_with(one_frame(pixels)?, capture)?;
     Ok(QueriesKeys {
         query: out.query,
         key: out.key,
     })
 }
 
-/// The backbone on one frame's `pixels` `[1, 3, H, W]`, keeping what `capture` names; another
-/// batch size is refused.
-fn one_frame(
-    backbone: &Dinov2,
-    pixels: Tensor<4>,
-    capture: Capture,
-) -> Result<Dinov2Output, InputError> {
+/// `pixels` `[1, 3, H, W]` as they are; another batch size is refused.
+fn one_frame(pixels: Tensor<4>) -> Result<Tensor<4>, InputError> {
     match pixels.dims()[0] {
-        1 => backbone.forward_with(pixels, capture),
+        1 => Ok(pixels),
         found => Err(InputError::Batch { found, expected: 1 }),
     }
 }

@@ -434,22 +434,40 @@ impl Dinov2 {
         self.forward_with(pixels, Capture::all())
     }
 
+    /// The blocks on the tokens `z` entering block 0 `[B, N, D]`, each block's output handed to
+    /// `each(i, out)` as soon as block `i` is done, before block `i + 1` runs (its tokens go on
+    /// to the next block); the tokens leaving the last block, `[B, N, D]`.
+    pub fn forward_blocks(
+        &self,
+        mut z: Tensor<3>,
+        mut each: impl FnMut(usize, BlockOutput),
+    ) -> Tensor<3> {
+        for (i, block) in self.blocks.iter().enumerate() {
+            let out = block.forward(z);
+            z = out.tokens.clone();
+            each(i, out);
+        }
+        z
+    }
+
     /// Forward pass keeping what `capture` asks for.
     pub fn forward_with(
         &self,
         pixels: Tensor<4>,
         capture: Capture,
     ) -> Result<Dinov2Output, InputError> {
-        let mut z = self.embed(pixels)?; // [B, N, D]
+        let z = self.embed(pixels)?; // [B, N, D]
         let mut hidden_states = Vec::new();
+        if capture.hidden_states {
+            hidden_states.push(z.clone());
+        }
         let mut logits = Vec::new();
         let mut probs = Vec::new();
         let (mut query, mut key) = (Vec::new(), Vec::new());
-        for block in &self.blocks {
+        let z = self.forward_blocks(z, |_, out| {
             if capture.hidden_states {
-                hidden_states.push(z.clone());
+                hidden_states.push(out.tokens);
             }
-            let out = block.forward(z);
             if capture.logits {
                 logits.push(out.logits);
             }
@@ -460,11 +478,7 @@ impl Dinov2 {
                 query.push(out.query);
                 key.push(out.key);
             }
-            z = out.tokens;
-        }
-        if capture.hidden_states {
-            hidden_states.push(z.clone());
-        }
+        });
         let last_hidden_state = self.final_norm(z); // [B, N, D]
         let [b, _, d] = last_hidden_state.dims();
         let pooler = last_hidden_state
