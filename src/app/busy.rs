@@ -79,12 +79,12 @@ mod tests {
                 time: Some(time),
                 ..Default::default()
             };
-            let output = ctx.run_ui(input, |ui| {
+            let mut output = ctx.run_ui(input, |ui| {
                 if show {
                     busy(ui);
                 }
             });
-            let mut output = output;
+            // The font atlas egui made is not uploaded anywhere here.
             output.textures_delta.clear();
             output.viewport_output[&egui::ViewportId::ROOT].repaint_delay
         };
